@@ -1,0 +1,142 @@
+//! Capabilities: names lowered to 64-bit masks in the parent (checked against
+//! the host's bounding set, so a capability that cannot be granted is an error
+//! naming it), applied in the child with prctl and one capset.
+
+use std::str::FromStr;
+
+use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities};
+
+use crate::spec::SpecError;
+use crate::sys;
+
+/// The five capability sets as bitmasks (bit n = capability number n).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CapsPlan {
+    pub bounding: u64,
+    pub effective: u64,
+    pub permitted: u64,
+    pub inheritable: u64,
+    pub ambient: u64,
+}
+
+/// The kernel number of an OCI capability.
+pub fn number(cap: &Capability) -> Option<u8> {
+    let name = format!("CAP_{cap}");
+    caps::Capability::from_str(&name).ok().map(|c| c.index())
+}
+
+/// Parse a capability name as runc's CLI takes it ("CAP_NET_ADMIN"; the
+/// "CAP_" prefix is optional, case does not matter).
+pub fn parse_name(name: &str) -> Option<u8> {
+    let upper = name.to_ascii_uppercase();
+    let full = if upper.starts_with("CAP_") {
+        upper
+    } else {
+        format!("CAP_{upper}")
+    };
+    caps::Capability::from_str(&full).ok().map(|c| c.index())
+}
+
+pub fn name_of(bit: u8) -> String {
+    caps::all()
+        .into_iter()
+        .find(|c| c.index() == bit)
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| format!("capability {bit}"))
+}
+
+/// The highest capability number the running kernel knows.
+pub fn last_cap() -> u8 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40)
+}
+
+impl CapsPlan {
+    /// Lower process.capabilities; every capability must be in our bounding set.
+    pub fn lower(caps: Option<&LinuxCapabilities>) -> Result<Self, SpecError> {
+        let Some(caps) = caps else {
+            return Ok(CapsPlan::default());
+        };
+        Ok(CapsPlan {
+            bounding: mask("bounding", caps.bounding().as_ref())?,
+            effective: mask("effective", caps.effective().as_ref())?,
+            permitted: mask("permitted", caps.permitted().as_ref())?,
+            inheritable: mask("inheritable", caps.inheritable().as_ref())?,
+            ambient: mask("ambient", caps.ambient().as_ref())?,
+        })
+    }
+
+    /// Drop from the bounding set every capability not asked for.
+    pub fn apply_bounding(&self, last: u8) -> Result<(), (String, nix::errno::Errno)> {
+        for bit in 0..=last {
+            if self.bounding & (1u64 << bit) == 0 && sys::cap_in_bounding(bit as u32) {
+                sys::cap_drop_bounding(bit as u32)
+                    .map_err(|e| (format!("drop {} from the bounding set", name_of(bit)), e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Set effective, permitted and inheritable, then the ambient set.
+    pub fn apply_sets(&self) -> Result<(), (String, nix::errno::Errno)> {
+        sys::capset(self.effective, self.permitted, self.inheritable)
+            .map_err(|e| ("apply capabilities".to_string(), e))?;
+        sys::cap_ambient_clear().map_err(|e| ("clear ambient capabilities".to_string(), e))?;
+        for bit in 0..64u8 {
+            if self.ambient & (1u64 << bit) != 0 {
+                sys::cap_ambient_raise(bit as u32)
+                    .map_err(|e| (format!("raise ambient capability {}", name_of(bit)), e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn mask(set: &str, caps: Option<&Capabilities>) -> Result<u64, SpecError> {
+    let mut bits = 0u64;
+    let mut names: Vec<&Capability> = caps.map(|c| c.iter().collect()).unwrap_or_default();
+    names.sort_by_key(|c| number(c));
+    for cap in names {
+        let field = format!("process.capabilities.{set}");
+        let bit = number(cap).ok_or_else(|| {
+            SpecError::invalid(&field, format!("unknown capability CAP_{cap}"))
+        })?;
+        if !sys::cap_in_bounding(bit as u32) {
+            return Err(SpecError::invalid(
+                field,
+                format!(
+                    "CAP_{cap} cannot be granted: it is not in this host's capability bounding set"
+                ),
+            ));
+        }
+        bits |= 1u64 << bit;
+    }
+    Ok(bits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_numbers_round_trip() {
+        assert_eq!(parse_name("NET_ADMIN"), Some(12));
+        assert_eq!(parse_name("cap_sys_admin"), Some(21));
+        assert_eq!(parse_name("CAP_NOPE"), None);
+        assert_eq!(name_of(12), "CAP_NET_ADMIN");
+    }
+
+    #[test]
+    fn lowers_default_set() {
+        let caps: LinuxCapabilities = serde_json::from_str(
+            r#"{"bounding":["CAP_KILL","CAP_AUDIT_WRITE"],"effective":["CAP_KILL"]}"#,
+        )
+        .expect("valid json");
+        let plan = CapsPlan::lower(Some(&caps)).expect("lowers");
+        assert_eq!(plan.bounding, (1 << 5) | (1 << 29));
+        assert_eq!(plan.effective, 1 << 5);
+        assert_eq!(plan.ambient, 0);
+    }
+}

@@ -1,0 +1,271 @@
+//! The command line, mirroring runc's: global flags, then one subcommand.
+//! Each subcommand is a thin call into `container`; no lifecycle logic here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::container::create::CreateOptions;
+use crate::container::run::RunOptions;
+use crate::container::{self, Globals};
+use crate::error::{Error, Result};
+use crate::logging;
+use crate::state::DEFAULT_ROOT;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "rrun",
+    about = "rrun is a command line client for running applications packaged according to the Open Container Initiative (OCI) format",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// root directory for storage of container state (this should be located in tmpfs)
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// set the log file to write rrun logs to (default is stderr)
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// set the log format ('text' (default), or 'json')
+    #[arg(long = "log-format", default_value = "text")]
+    pub log_format: String,
+    /// enable debug logging
+    #[arg(long)]
+    pub debug: bool,
+    /// accepted for compatibility: "slice:prefix:name" paths map to cgroupfs
+    #[arg(long = "systemd-cgroup")]
+    pub systemd_cgroup: bool,
+    /// ignore cgroup permission errors ('true', 'false', or 'auto')
+    #[arg(long, default_value = "auto")]
+    pub rootless: String,
+    /// print the version
+    #[arg(short = 'v', long)]
+    pub version: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// create a container
+    Create(CreateArgs),
+    /// executes the user defined process in a created container
+    Start(IdArg),
+    /// output the state of a container
+    State(IdArg),
+    /// kill sends the specified signal (default: SIGTERM) to the container's init process
+    Kill(KillArgs),
+    /// delete any resources held by the container often used with detached container
+    Delete(DeleteArgs),
+    /// create and run a container
+    Run(RunArgs),
+    /// lists containers started by rrun with the given root
+    List(ListArgs),
+    /// create a new specification file
+    Spec(SpecArgs),
+    /// show the enabled features
+    Features,
+    /// pause suspends all processes inside the container
+    Pause(IdArg),
+    /// resumes all processes that have been previously paused
+    Resume(IdArg),
+    /// ps displays the processes running inside a container
+    Ps(PsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IdArg {
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// path to the root of the bundle directory, defaults to the current directory
+    #[arg(short = 'b', long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// specify the file to write the process id to
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// do not use pivot root to jail process inside rootfs
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// do not create a new session keyring for the container
+    #[arg(long = "no-new-keyring")]
+    pub no_new_keyring: bool,
+    /// pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    pub id: String,
+}
+
+impl CreateArgs {
+    fn options(&self) -> CreateOptions {
+        CreateOptions {
+            id: self.id.clone(),
+            bundle: self.bundle.clone(),
+            console_socket: self.console_socket.clone(),
+            pid_file: self.pid_file.clone(),
+            no_pivot: self.no_pivot,
+            no_new_keyring: self.no_new_keyring,
+            preserve_fds: self.preserve_fds,
+            detach: true,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub create: CreateArgs,
+    /// detach from the container's process
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// do not delete the container after it exits
+    #[arg(long)]
+    pub keep: bool,
+    /// disable the use of the subreaper used to reap reparented processes
+    #[arg(long = "no-subreaper")]
+    pub no_subreaper: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KillArgs {
+    /// send the specified signal to all processes inside the container
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    pub id: String,
+    pub signal: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    /// Forcibly deletes the container if it is still running (uses SIGKILL)
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// select one of: table or json
+    #[arg(short = 'f', long, default_value = "table")]
+    pub format: String,
+    /// display only container IDs
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SpecArgs {
+    /// path to the root of the bundle directory
+    #[arg(short = 'b', long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// generate a configuration for a rootless container
+    #[arg(long)]
+    pub rootless: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// select one of: table or json
+    #[arg(short = 'f', long, default_value = "table")]
+    pub format: String,
+    pub id: String,
+    /// arguments passed to ps
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_args: Vec<String>,
+}
+
+pub fn version_text() -> String {
+    format!(
+        "rrun version {}\ncommit: {}\nspec: {}\n",
+        crate::VERSION,
+        if crate::COMMIT.is_empty() { "unknown" } else { crate::COMMIT },
+        crate::OCI_VERSION
+    )
+}
+
+impl Cli {
+    pub fn globals(&self) -> Globals {
+        Globals {
+            root: self.root.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT)),
+            systemd_cgroup: self.systemd_cgroup,
+            rootless: self.rootless == "true",
+        }
+    }
+
+    /// The operation and container id, to prefix errors with.
+    pub fn context(&self) -> String {
+        match &self.command {
+            Some(Command::Create(a)) => format!("create {}", a.id),
+            Some(Command::Run(a)) => format!("run {}", a.create.id),
+            Some(Command::Start(a)) => format!("start {}", a.id),
+            Some(Command::State(a)) => format!("state {}", a.id),
+            Some(Command::Kill(a)) => format!("kill {}", a.id),
+            Some(Command::Delete(a)) => format!("delete {}", a.id),
+            Some(Command::Pause(a)) => format!("pause {}", a.id),
+            Some(Command::Resume(a)) => format!("resume {}", a.id),
+            Some(Command::Ps(a)) => format!("ps {}", a.id),
+            Some(Command::List(_)) => "list".into(),
+            Some(Command::Spec(_)) => "spec".into(),
+            Some(Command::Features) => "features".into(),
+            None => "rrun".into(),
+        }
+    }
+}
+
+/// Run the command; returns the process exit status.
+pub fn dispatch(cli: &Cli) -> Result<i32> {
+    let g = cli.globals();
+    if cli.systemd_cgroup {
+        logging::debug("--systemd-cgroup: no systemd here, cgroupfs paths are used");
+    }
+    let out = |s: String| {
+        use std::io::Write;
+        let _ = std::io::stdout().write_all(s.as_bytes());
+    };
+    match &cli.command {
+        None => Err(Error::Other("no command given (see --help)".into())),
+        Some(Command::Create(a)) => container::create::create(&g, &a.options(), true).map(|_| 0),
+        Some(Command::Run(a)) => container::run::run(
+            &g,
+            &RunOptions {
+                create: a.create.options(),
+                detach: a.detach,
+                keep: a.keep,
+                no_subreaper: a.no_subreaper,
+            },
+        ),
+        Some(Command::Start(a)) => container::start::start(&g, &a.id).map(|_| 0),
+        Some(Command::State(a)) => container::state_json(&g, &a.id).map(|s| {
+            out(s);
+            0
+        }),
+        Some(Command::Kill(a)) => container::kill::kill(&g, &a.id, a.signal.as_deref(), a.all).map(|_| 0),
+        Some(Command::Delete(a)) => container::delete::delete(&g, &a.id, a.force).map(|_| 0),
+        Some(Command::List(a)) => container::list::list(&g, &a.format, a.quiet).map(|s| {
+            out(s);
+            0
+        }),
+        Some(Command::Spec(a)) => {
+            let cgroup_ns = crate::cgroups::detect::Layout::detect().is_some_and(|l| l.is_unified());
+            let mut spec = crate::spec::default::default_spec(cgroup_ns);
+            if a.rootless {
+                crate::spec::default::make_rootless(&mut spec, nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
+            }
+            crate::spec::default::write_spec(&a.bundle, &spec).map(|_| 0)
+        }
+        Some(Command::Features) => {
+            out(crate::features::render());
+            Ok(0)
+        }
+        Some(Command::Pause(a)) => container::pause::pause(&g, &a.id).map(|_| 0),
+        Some(Command::Resume(a)) => container::pause::resume(&g, &a.id).map(|_| 0),
+        Some(Command::Ps(a)) => container::ps::ps(&g, &a.id, &a.format, &a.ps_args).map(|s| {
+            out(s);
+            0
+        }),
+    }
+}

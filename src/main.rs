@@ -1,0 +1,46 @@
+//! rrun's entry point: parse the command line, configure the log, run the
+//! command, print the error chain once and choose the exit status.
+
+use std::io::Write;
+
+use clap::Parser;
+use rrun::cli::{self, Cli};
+use rrun::logging;
+
+fn main() {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    if cli.version {
+        let _ = std::io::stdout().write_all(cli::version_text().as_bytes());
+        return;
+    }
+    let format = match cli.log_format.as_str() {
+        "text" => logging::Format::Text,
+        "json" => logging::Format::Json,
+        other => {
+            eprintln!("invalid log-format: {other}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(e) = logging::init(cli.log.as_deref(), format, cli.debug) {
+        eprintln!("open log file: {e}");
+        std::process::exit(1);
+    }
+    match cli::dispatch(&cli) {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            let msg = format!("{}: {e}", cli.context());
+            logging::error(&msg);
+            if logging::to_file() {
+                eprintln!("{msg}");
+            }
+            std::process::exit(1);
+        }
+    }
+}

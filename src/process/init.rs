@@ -1,0 +1,389 @@
+//! The container's init, from the clone to execve: one recipe, top to
+//! bottom, each step a single call into the module that owns it. The comment
+//! on each step says why it sits where it does. The child never writes to the
+//! caller's stderr before it is released: errors go over the sync socket.
+
+use std::convert::Infallible;
+use std::ffi::{CString, OsStr};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sched::{unshare, CloneFlags};
+use nix::unistd::{setresgid, setresuid, Gid, Uid};
+
+use super::sync::{Msg, SyncSocket};
+use crate::caps;
+use crate::error::{AtStep, StepError};
+use crate::hooks;
+use crate::namespaces::{self, NsKind};
+use crate::proc_files::ProcRoot;
+use crate::rootfs;
+use crate::spec::ContainerPlan;
+use crate::sys;
+
+/// Descriptors the init inherits from rrun (all close-on-exec).
+pub struct InitFds {
+    pub sync: SyncSocket,
+    /// Read end of exec.fifo (None for `run`, which releases by message).
+    pub fifo: Option<OwnedFd>,
+    pub proc: ProcRoot,
+    pub joins: Vec<(NsKind, OwnedFd)>,
+}
+
+/// Entry point in the child after clone3: never returns.
+pub fn child_main(plan: &ContainerPlan, fds: InitFds, cgroupns_done: bool) -> ! {
+    let err = match recipe(plan, &fds, cgroupns_done) {
+        Ok(never) => match never {},
+        Err(e) => e,
+    };
+    let errno = if err.errno == Errno::UnknownErrno { 0 } else { err.errno as i32 };
+    let _ = fds.sync.send(&Msg::Error(errno, err.step));
+    sys::exit_now(1)
+}
+
+fn recipe(plan: &ContainerPlan, fds: &InitFds, cgroupns_done: bool) -> Result<Infallible, StepError> {
+    let p = &plan.process;
+    // If rrun dies while we set up, so do we (reset before Ready: the init
+    // must outlive `create`).
+    sys::set_parent_death_signal(libc::SIGKILL).at(|| "set parent death signal")?;
+    // Not dumpable until execve: no container process can open our
+    // /proc/<pid>/exe (the rrun binary) or our memory (CVE-2019-5736 class).
+    sys::set_dumpable(false).at(|| "set non-dumpable")?;
+    // Exact modes for device nodes and mount targets; the process umask is
+    // set just before execve.
+    nix::sys::stat::umask(nix::sys::stat::Mode::empty());
+
+    // Joined namespaces, and the namespaces that need a fork to take effect.
+    if plan.staged() {
+        enter_staged(plan, fds)?;
+    }
+    // The parent has put us into our cgroups and written our id maps.
+    wait_for(&fds.sync, "Continue")?;
+    if plan.namespaces.has(NsKind::User) {
+        become_root_in_userns()?;
+    }
+    // After the cgroup placement, so that the namespace's root is our cgroup.
+    if plan.namespaces.creates(NsKind::Cgroup) && !cgroupns_done {
+        unshare(CloneFlags::CLONE_NEWCGROUP).at(|| "unshare cgroup namespace")?;
+    }
+    // The init leads its own session (and may take a controlling terminal).
+    nix::unistd::setsid().at(|| "setsid")?;
+    set_names(plan)?;
+
+    // Mounts, /dev and devices, in the new mount namespace, before pivot.
+    let prepared = rootfs::prepare(&plan.rootfs)?;
+    let root = prepared.root;
+    rootfs::ensure_dir(root.as_fd(), &p.cwd)?;
+    // Namespaced sysctls through the host's verified procfs: the values
+    // written are those of the writer's namespaces, which are ours now.
+    for (key, value) in &plan.sysctls {
+        fds.proc
+            .write(&format!("sys/{key}"), value.as_bytes())
+            .at(|| format!("write sysctl {}", key.replace('/', ".")))?;
+    }
+    if let Some(adj) = p.oom_score_adj {
+        fds.proc
+            .write("self/oom_score_adj", adj.to_string().as_bytes())
+            .at(|| format!("set oom_score_adj to {adj}"))?;
+    }
+
+    // prestart and createRuntime hooks run in the parent now.
+    let state_json = if plan.hooks_round_trip() {
+        fds.sync.send(&Msg::MountsDone).at(|| "sync MountsDone")?;
+        match recv(&fds.sync)? {
+            Msg::HooksDone(json) => json,
+            other => return Err(StepError::msg(format!("sync: expected HooksDone, got {}", other.name()))),
+        }
+    } else {
+        String::new()
+    };
+    // createContainer hooks: in the container's namespaces, before pivot_root.
+    hooks::run_phase("createContainer", &plan.hooks.create_container, &state_json).map_err(StepError::msg)?;
+
+    if plan.rootfs.no_pivot {
+        rootfs::pivot::move_root(&root)?;
+    } else {
+        rootfs::pivot::pivot(&root)?;
+    }
+    drop(root);
+    let root = rootfs::open_root().at(|| "open / after pivot_root")?;
+    if p.terminal {
+        super::console::setup(root.as_fd(), &fds.sync, p.console_size)?;
+    }
+    // Read-only root, then read-only paths, then masks (runc's order).
+    rootfs::finalize(&plan.rootfs, root.as_fd(), prepared.null_tree)?;
+    drop(root);
+
+    if !plan.no_new_keyring {
+        let name = CString::new(format!("_ses.{}", plan.id)).map_err(|_| StepError::msg("keyring name"))?;
+        // Kernels or seccomp profiles without keyctl are not an error (runc).
+        match sys::join_session_keyring(&name) {
+            Ok(()) | Err(Errno::ENOSYS) | Err(Errno::EPERM) => {}
+            Err(e) => return Err(StepError::new("join session keyring", e)),
+        }
+    }
+    apply_process_attributes(plan)?;
+    // Raising a hard limit needs CAP_SYS_RESOURCE: before the capability drop.
+    for r in &p.rlimits {
+        sys::setrlimit(r.resource, r.soft, r.hard)
+            .at(|| format!("set rlimit {} to soft {} hard {}", r.name, r.soft, r.hard))?;
+    }
+    if p.no_new_privileges {
+        sys::set_no_new_privs().at(|| "set no_new_privs")?;
+    }
+    finalize_credentials(plan)?;
+    // As the container user: the working directory and the program (a
+    // missing program is a create-time error, worded as runc's).
+    chdir_inside(&p.cwd)?;
+    let env = environment(plan)?;
+    let exe = find_executable(&p.args[0], p.env_var("PATH"))?;
+    let argv = cstrings(&p.args)?;
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(p.umask.unwrap_or(0o022)));
+
+    sys::set_parent_death_signal(0).at(|| "clear parent death signal")?;
+    fds.sync.send(&Msg::Ready).at(|| "sync Ready")?;
+    if let Some(fifo) = &fds.fifo {
+        wait_start(fifo)?;
+    } else {
+        wait_for(&fds.sync, "Start")?;
+    }
+    // startContainer hooks: in the container, after start, before the program.
+    let started = state_json.replacen("\"status\":\"creating\"", "\"status\":\"created\"", 1);
+    if let Err(e) = hooks::run_phase("startContainer", &plan.hooks.start_container, &started) {
+        die_after_start(&e);
+    }
+    sys::reset_signals();
+    sys::close_range_cloexec(3 + plan.preserve_fds).at(|| "close inherited descriptors")?;
+    let e = sys::execve(&exe, &argv, &env);
+    die_after_start(&format!("exec {:?}: {}", p.args[0], crate::error::Cause(e)))
+}
+
+/// After the start handshake nobody listens on the sync socket: say it on
+/// the container's stderr, as the program would have.
+fn die_after_start(msg: &str) -> ! {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "rrun: {msg}");
+    sys::exit_now(127)
+}
+
+fn recv(sync: &SyncSocket) -> Result<Msg, StepError> {
+    match sync.recv().at(|| "sync receive")? {
+        Some((msg, _)) => Ok(msg),
+        None => Err(StepError::msg("sync: rrun went away")),
+    }
+}
+
+fn wait_for(sync: &SyncSocket, name: &str) -> Result<(), StepError> {
+    let msg = recv(sync)?;
+    if msg.name() == name {
+        Ok(())
+    } else {
+        Err(StepError::msg(format!("sync: expected {name}, got {}", msg.name())))
+    }
+}
+
+/// Join namespaces by descriptor (user first, mount last), create the new
+/// user namespace and have its maps written, unshare the rest, set time
+/// offsets, and fork when pid or time namespaces need it.
+fn enter_staged(plan: &ContainerPlan, fds: &InitFds) -> Result<(), StepError> {
+    let ns = &plan.namespaces;
+    for (kind, fd) in &fds.joins {
+        namespaces::enter(*kind, fd).at(|| format!("join {} namespace", kind.spec_name()))?;
+    }
+    if ns.creates(NsKind::User) {
+        unshare(CloneFlags::CLONE_NEWUSER).at(|| "unshare user namespace")?;
+        fds.sync.send(&Msg::RequestIdMap).at(|| "sync RequestIdMap")?;
+        wait_for(&fds.sync, "IdMapDone")?;
+    }
+    let rest = ns.new_flags_except(&[NsKind::User, NsKind::Cgroup]);
+    unshare(rest).at(|| "unshare namespaces")?;
+    for (clock, secs, nanos) in &plan.time_offsets {
+        fds.proc
+            .write("self/timens_offsets", format!("{clock} {secs} {nanos}").as_bytes())
+            .at(|| format!("set {clock} time offset"))?;
+    }
+    let fork = ns.creates(NsKind::Pid) || ns.joins(NsKind::Pid) || ns.creates(NsKind::Time);
+    if !fork {
+        return fds.sync.send(&Msg::InitPid(std::process::id() as i32)).at(|| "sync InitPid");
+    }
+    match sys::clone3(libc::CLONE_PARENT as u64, false, None).at(|| "fork the init")? {
+        sys::Forked::Child => Ok(()),
+        sys::Forked::Parent { pid, .. } => {
+            let _ = fds.sync.send(&Msg::InitPid(pid));
+            sys::exit_now(0)
+        }
+    }
+}
+
+/// In a user namespace, become its root so that we hold its capabilities
+/// with ids that map (a range without 0 keeps the overflow ids).
+fn become_root_in_userns() -> Result<(), StepError> {
+    match setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0)) {
+        Ok(()) | Err(Errno::EINVAL) => {}
+        Err(e) => return Err(StepError::new("setresgid(0) in the user namespace", e)),
+    }
+    match setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0)) {
+        Ok(()) | Err(Errno::EINVAL) => Ok(()),
+        Err(e) => Err(StepError::new("setresuid(0) in the user namespace", e)),
+    }
+}
+
+fn set_names(plan: &ContainerPlan) -> Result<(), StepError> {
+    if let Some(h) = &plan.hostname {
+        nix::unistd::sethostname(h).at(|| format!("set hostname {h:?}"))?;
+    }
+    if let Some(d) = &plan.domainname {
+        sys::setdomainname(d.as_bytes()).at(|| format!("set domainname {d:?}"))?;
+    }
+    Ok(())
+}
+
+fn apply_process_attributes(plan: &ContainerPlan) -> Result<(), StepError> {
+    let p = &plan.process;
+    if let Some(persona) = plan.personality {
+        sys::personality(persona).at(|| "set personality")?;
+    }
+    if let Some(s) = &p.scheduler {
+        sys::sched_setattr_self(s).at(|| "set scheduler")?;
+    }
+    if let Some(prio) = p.io_priority {
+        sys::ioprio_set_self(prio).at(|| "set I/O priority")?;
+    }
+    if p.apparmor_profile.is_some() && !Path::new("/sys/kernel/security/apparmor").exists() {
+        // Checked in the plan too; kept here in case the host changed.
+        return Err(StepError::msg("apparmor profile requested but AppArmor is not enabled on this host"));
+    }
+    Ok(())
+}
+
+/// Drop to the container's capabilities and ids.
+fn finalize_credentials(plan: &ContainerPlan) -> Result<(), StepError> {
+    let p = &plan.process;
+    let err = |(step, e): (String, Errno)| StepError::new(step, e);
+    p.caps.apply_bounding(caps::last_cap()).map_err(err)?;
+    sys::set_keepcaps(true).at(|| "keep capabilities across setuid")?;
+    let setgroups_denied = std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
+    if !setgroups_denied {
+        let groups: Vec<Gid> = p.additional_gids.iter().map(|g| Gid::from_raw(*g)).collect();
+        nix::unistd::setgroups(&groups).at(|| format!("setgroups {:?}", p.additional_gids))?;
+    }
+    let (uid, gid) = (Uid::from_raw(p.uid), Gid::from_raw(p.gid));
+    setresgid(gid, gid, gid).at(|| format!("setgid {}", p.gid))?;
+    setresuid(uid, uid, uid).at(|| format!("setuid {}", p.uid))?;
+    p.caps.apply_sets().map_err(err)?;
+    sys::set_keepcaps(false).at(|| "clear keep-capabilities")?;
+    Ok(())
+}
+
+/// chdir to the configured cwd and make sure it is inside the container
+/// (a cwd reached through a leaked host descriptor would show as
+/// "(unreachable)": CVE-2024-21626 class).
+fn chdir_inside(cwd: &Path) -> Result<(), StepError> {
+    nix::unistd::chdir(cwd).at(|| format!("chdir to cwd ({:?}) set in config.json", cwd.display().to_string()))?;
+    let here = nix::unistd::getcwd().at(|| "getcwd")?;
+    if !here.is_absolute() || here.as_os_str().as_bytes().starts_with(b"(unreachable)") {
+        return Err(StepError::msg(format!("cwd {} is outside the container", cwd.display())));
+    }
+    Ok(())
+}
+
+/// The process environment, with HOME from /etc/passwd when not given.
+fn environment(plan: &ContainerPlan) -> Result<Vec<CString>, StepError> {
+    let p = &plan.process;
+    let mut env = p.env.clone();
+    if p.env_var("HOME").is_none() {
+        env.push(format!("HOME={}", home_of(p.uid)));
+    }
+    cstrings(&env)
+}
+
+fn home_of(uid: u32) -> String {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() >= 6 && f[2].parse::<u32>().ok() == Some(uid)).then(|| f[5].to_string())
+        })
+        .next()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "/".to_string())
+}
+
+fn cstrings(list: &[String]) -> Result<Vec<CString>, StepError> {
+    list.iter()
+        .map(|s| CString::new(s.as_bytes()).map_err(|_| StepError::msg(format!("{s:?} contains a NUL byte"))))
+        .collect()
+}
+
+/// Find the program as Go's exec.LookPath does, with runc's error words
+/// (Docker maps "executable file not found" and "no such file or
+/// directory" to 127, "permission denied" to 126).
+pub fn find_executable(name: &str, path_env: Option<&str>) -> Result<CString, StepError> {
+    let quoted = format!("{name:?}");
+    let check = |candidate: &Path| -> Result<CString, Errno> {
+        let c = CString::new(candidate.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
+        let meta = std::fs::metadata(candidate).map_err(|e| e.raw_os_error().map_or(Errno::EIO, Errno::from_raw))?;
+        if meta.is_dir() {
+            return Err(Errno::EACCES);
+        }
+        sys::can_execute(&c)?;
+        Ok(c)
+    };
+    if name.contains('/') {
+        return check(Path::new(name)).map_err(|e| match e {
+            Errno::ENOENT | Errno::ENOTDIR => StepError::msg(format!(
+                "exec: {quoted}: stat {name}: {}",
+                crate::error::Cause(e)
+            )),
+            e => StepError::msg(format!("exec: {quoted}: {}", crate::error::Cause(e))),
+        });
+    }
+    for dir in path_env.unwrap_or("").split(':') {
+        let dir = if dir.is_empty() { "." } else { dir };
+        let candidate: PathBuf = Path::new(dir).join(OsStr::new(name));
+        if let Ok(c) = check(&candidate) {
+            return Ok(c);
+        }
+    }
+    Err(StepError::msg(format!("exec: {quoted}: executable file not found in $PATH")))
+}
+
+/// Block until `start` writes to exec.fifo. Our read end was opened
+/// non-blocking before any writer existed, so poll reports nothing (not even
+/// a hang-up) until a writer comes.
+fn wait_start(fifo: &OwnedFd) -> Result<(), StepError> {
+    loop {
+        let mut fds = [PollFd::new(fifo.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(StepError::new("wait for start", e)),
+            Ok(_) => break,
+        }
+    }
+    let mut byte = [0u8; 1];
+    match nix::unistd::read(fifo, &mut byte) {
+        Ok(1) => Ok(()),
+        Ok(_) => die_after_start("start: exec.fifo closed without a start byte"),
+        Err(e) => Err(StepError::new("read exec.fifo", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookpath_wording_matches_runc() {
+        let e = find_executable("definitely-not-here", Some("/bin:/usr/bin")).expect_err("missing");
+        assert_eq!(e.step, "exec: \"definitely-not-here\": executable file not found in $PATH");
+        let e = find_executable("/nope/x", None).expect_err("missing");
+        assert_eq!(e.step, "exec: \"/nope/x\": stat /nope/x: no such file or directory");
+        let e = find_executable("/etc/passwd", None).expect_err("not executable");
+        assert_eq!(e.step, "exec: \"/etc/passwd\": permission denied");
+        assert!(find_executable("sh", Some("/nope:/bin")).is_ok());
+    }
+}

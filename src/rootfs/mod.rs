@@ -1,0 +1,202 @@
+//! The container's root filesystem: propagation of /, the rootfs bind, every
+//! mount in config order (each target resolved inside the rootfs and
+//! attached through descriptors), /dev, then after pivot_root the read-only
+//! root, read-only paths and masked paths.
+
+pub mod copyup;
+pub mod dev;
+pub mod mount;
+pub mod options;
+pub mod paths;
+pub mod pivot;
+pub mod resolve;
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::path::Path;
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::mount::MsFlags;
+use nix::sys::stat::Mode;
+
+use crate::error::{AtStep, StepError};
+use crate::spec::plan::RootfsPlan;
+use options::{MountKind, MountPlan};
+
+/// What `prepare` hands on to `finalize`.
+pub struct Prepared {
+    /// O_PATH descriptor of the rootfs.
+    pub root: OwnedFd,
+    /// A detached clone of the host's /dev/null for masking files: after
+    /// pivot_root the host's mounts can no longer be cloned.
+    pub null_tree: OwnedFd,
+}
+
+/// Everything before pivot_root.
+pub fn prepare(plan: &RootfsPlan) -> Result<Prepared, StepError> {
+    // Our copy of the host's mounts must not propagate back (rslave by
+    // default, or what linux.rootfsPropagation asks).
+    nix::mount::mount(None::<&str>, "/", None::<&str>, plan.propagation, None::<&str>)
+        .at(|| "set propagation of /")?;
+    // pivot_root needs the new root to be a mount point.
+    nix::mount::mount(
+        Some(&plan.rootfs),
+        &plan.rootfs,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .at(|| format!("bind rootfs {}", plan.rootfs.display()))?;
+    if plan.propagation.contains(MsFlags::MS_SHARED) {
+        // pivot_root refuses a new root whose parent mount is shared.
+        make_parent_private(&plan.rootfs)?;
+    }
+    let root = nix::fcntl::open(
+        &plan.rootfs,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .at(|| format!("open rootfs {}", plan.rootfs.display()))?;
+    for m in &plan.mounts {
+        mount_one(root.as_fd(), m, plan)?;
+    }
+    if plan.setup_dev {
+        dev::create_devices(root.as_fd(), &plan.devices, plan.bind_devices)?;
+        dev::create_links(root.as_fd(), &plan.dev_links)?;
+    }
+    // Opened here, in our mount namespace (a descriptor from before the
+    // clone names a mount of the host's namespace, which cannot be cloned).
+    let dev_null = nix::fcntl::open("/dev/null", OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+        .at(|| "open /dev/null")?;
+    paths::verify_dev_null(dev_null.as_fd()).at(|| "verify /dev/null")?;
+    let null_tree = mount::clone_tree(dev_null.as_fd(), Path::new(""), false).at(|| "clone /dev/null for masking")?;
+    Ok(Prepared { root, null_tree })
+}
+
+/// After pivot_root: the read-only root, read-only paths, masked paths.
+pub fn finalize(plan: &RootfsPlan, root: BorrowedFd<'_>, null_tree: OwnedFd) -> Result<(), StepError> {
+    if plan.readonly {
+        paths::readonly_root(root)?;
+    }
+    paths::make_readonly(root, &plan.readonly_paths)?;
+    paths::mask(root, &plan.masked, null_tree)
+}
+
+/// An O_PATH descriptor of the current root.
+pub fn open_root() -> nix::Result<OwnedFd> {
+    nix::fcntl::open("/", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+}
+
+/// Create a directory (and its parents) inside the root if missing.
+pub fn ensure_dir(root: BorrowedFd<'_>, path: &Path) -> Result<(), StepError> {
+    match resolve::open_path(root, path) {
+        Ok(_) => Ok(()),
+        Err(Errno::ENOENT) => resolve::mkdir_all(root, path, 0o755)
+            .map(drop)
+            .at(|| format!("create {}", path.display())),
+        Err(e) => Err(StepError::new(format!("open {}", path.display()), e)),
+    }
+}
+
+fn mount_one(root: BorrowedFd<'_>, m: &MountPlan, plan: &RootfsPlan) -> Result<(), StepError> {
+    let step = || m.describe();
+    match &m.kind {
+        MountKind::Cgroup => match &plan.cgroup_view {
+            Some(view) => return view.mount(root, m),
+            None => return Err(StepError::msg(format!("{}: no cgroup view planned", step()))),
+        },
+        MountKind::Remount => {
+            let target = resolve::open_path(root, &m.dest).at(step)?;
+            mount::set_attrs(target.as_fd(), m.attrs, false).at(step)?;
+            mount::set_attrs(target.as_fd(), m.rec_attrs, true).at(step)?;
+            return propagate(&target, m);
+        }
+        _ => {}
+    }
+    let target = if matches!(&m.kind, MountKind::Fs { fstype, .. } if fstype == "proc" || fstype == "sysfs") {
+        kernel_fs_target(root, m)?
+    } else {
+        resolve::ensure_target(root, &m.dest, m.file_target).at(step)?
+    };
+    let tree = match &m.kind {
+        MountKind::Bind { source, recursive } => {
+            let tree = mount::clone_tree(nix::fcntl::AT_FDCWD, source, *recursive).at(step)?;
+            mount::set_attrs(tree.as_fd(), m.attrs, false).at(step)?;
+            tree
+        }
+        MountKind::Fs { fstype, source } => {
+            let data = fs_data(fstype, &m.data);
+            mount::new_fs(fstype, source, &m.sb_flags, &data, m.attrs.set, &step)?
+        }
+        MountKind::Cgroup | MountKind::Remount => unreachable_kind()?,
+    };
+    mount::set_attrs(tree.as_fd(), m.rec_attrs, true).at(step)?;
+    let original = if m.tmpcopyup {
+        Some(resolve::open_in_root(root, &m.dest, OFlag::O_RDONLY | OFlag::O_DIRECTORY).at(step)?)
+    } else {
+        None
+    };
+    mount::attach(&tree, &target).at(step)?;
+    if let Some(orig) = original {
+        copyup::copy_tree(orig.as_fd(), tree.as_fd()).at(|| format!("{} (tmpcopyup)", step()))?;
+    }
+    propagate(&tree, m)
+}
+
+fn unreachable_kind() -> Result<OwnedFd, StepError> {
+    Err(StepError::msg("internal: mount kind handled above"))
+}
+
+/// proc and sysfs are only mounted on a real directory reached without
+/// symlinks (runc's rule since CVE-2019-19921).
+fn kernel_fs_target(root: BorrowedFd<'_>, m: &MountPlan) -> Result<OwnedFd, StepError> {
+    let step = || m.describe();
+    resolve::ensure_target(root, &m.dest, false).at(step)?;
+    let rel = m.dest.strip_prefix("/").unwrap_or(&m.dest);
+    let path = std::ffi::CString::new(rel.as_os_str().as_encoded_bytes()).map_err(|_| StepError::msg(step()))?;
+    let fd = crate::sys::openat2(
+        root,
+        &path,
+        (OFlag::O_PATH | OFlag::O_DIRECTORY).bits(),
+        0,
+        crate::sys::RESOLVE_IN_ROOT | crate::sys::RESOLVE_NO_SYMLINKS,
+    )
+    .map_err(|e| match e {
+        Errno::ELOOP | Errno::ENOTDIR => StepError::msg(format!(
+            "{}: the target must be a directory and not reached through a symlink",
+            step()
+        )),
+        e => StepError::new(step(), e),
+    })?;
+    Ok(fd)
+}
+
+/// devpts in a new instance needs no "newinstance" (it is the default and
+/// the new mount API refuses the legacy flag).
+fn fs_data(fstype: &str, data: &[(String, Option<String>)]) -> Vec<(String, Option<String>)> {
+    data.iter()
+        .filter(|(k, v)| !(fstype == "devpts" && k == "newinstance" && v.is_none()))
+        .cloned()
+        .collect()
+}
+
+fn propagate(fd: &OwnedFd, m: &MountPlan) -> Result<(), StepError> {
+    for (flag, recursive) in &m.propagation {
+        mount::set_propagation(fd.as_fd(), *flag, *recursive).at(|| format!("{} (propagation)", m.describe()))?;
+    }
+    Ok(())
+}
+
+/// Make the mount that holds `path`'s parent private (found in mountinfo).
+fn make_parent_private(path: &Path) -> Result<(), StepError> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").at(|| "read mountinfo")?;
+    let parent = path.parent().unwrap_or(Path::new("/"));
+    let mountpoint = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|mp| parent.starts_with(mp))
+        .max_by_key(|mp| mp.len())
+        .unwrap_or("/");
+    nix::mount::mount(None::<&str>, mountpoint, None::<&str>, MsFlags::MS_PRIVATE, None::<&str>)
+        .at(|| format!("make {mountpoint} private"))
+}

@@ -1,0 +1,143 @@
+//! Named checks on a Spec before lowering: each failure names the JSON field.
+//! Rules follow runc's validator where the spec is silent.
+
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+
+use super::SpecError;
+
+pub fn check(spec: &Spec) -> Result<(), SpecError> {
+    oci_version(spec)?;
+    let linux = spec.linux().clone().unwrap_or_default();
+    let ns = linux.namespaces().clone().unwrap_or_default();
+    let has = |t: LinuxNamespaceType| ns.iter().any(|n| n.typ() == t);
+    let creates = |t: LinuxNamespaceType| {
+        ns.iter()
+            .any(|n| n.typ() == t && n.path().as_ref().is_none_or(|p| p.as_os_str().is_empty()))
+    };
+    if !creates(LinuxNamespaceType::Mount) {
+        return Err(SpecError::invalid(
+            "linux.namespaces",
+            "rrun needs a new mount namespace (a \"mount\" entry without a path)",
+        ));
+    }
+    if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+        return Err(SpecError::invalid("hostname", "cannot be set without a private UTS namespace"));
+    }
+    if spec.domainname().as_ref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+        return Err(SpecError::invalid("domainname", "cannot be set without a private UTS namespace"));
+    }
+    let mapped = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+        || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+    if mapped && !creates(LinuxNamespaceType::User) {
+        return Err(SpecError::invalid(
+            "linux.uidMappings",
+            "id mappings need a new user namespace",
+        ));
+    }
+    if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty()) && !creates(LinuxNamespaceType::Time) {
+        return Err(SpecError::invalid("linux.timeOffsets", "time offsets need a new time namespace"));
+    }
+    for (field, list) in [("linux.maskedPaths", linux.masked_paths()), ("linux.readonlyPaths", linux.readonly_paths())] {
+        for (i, p) in list.iter().flatten().enumerate() {
+            if !p.starts_with('/') {
+                return Err(SpecError::invalid(format!("{field}[{i}]"), format!("{p:?} is not an absolute path")));
+            }
+        }
+    }
+    for key in linux.sysctl().iter().flatten().map(|(k, _)| k) {
+        sysctl_allowed(key, &has, spec.hostname().as_ref().is_some_and(|h| !h.is_empty()))?;
+    }
+    Ok(())
+}
+
+fn oci_version(spec: &Spec) -> Result<(), SpecError> {
+    let v = spec.version();
+    // Any 1.x is accepted: refusing newer minor versions broke crun's users.
+    if v.starts_with("1.") || v == "1" {
+        return Ok(());
+    }
+    Err(SpecError::invalid(
+        "ociVersion",
+        format!("{v:?} is not a 1.x runtime-spec version"),
+    ))
+}
+
+const IPC_SYSCTLS: &[&str] = &[
+    "kernel.msgmax",
+    "kernel.msgmnb",
+    "kernel.msgmni",
+    "kernel.sem",
+    "kernel.shmall",
+    "kernel.shmmax",
+    "kernel.shmmni",
+    "kernel.shm_rmid_forced",
+];
+
+/// A sysctl may only be set when it belongs to a namespace the container has.
+fn sysctl_allowed(key: &str, has: &dyn Fn(LinuxNamespaceType) -> bool, hostname_set: bool) -> Result<(), SpecError> {
+    let field = format!("linux.sysctl[{key:?}]");
+    let need = |t: LinuxNamespaceType, what: &str| {
+        if has(t) {
+            Ok(())
+        } else {
+            Err(SpecError::invalid(
+                &field,
+                format!("needs a private {what} namespace"),
+            ))
+        }
+    };
+    if IPC_SYSCTLS.contains(&key) || key.starts_with("fs.mqueue.") {
+        return need(LinuxNamespaceType::Ipc, "IPC");
+    }
+    if key.starts_with("net.") {
+        return need(LinuxNamespaceType::Network, "network");
+    }
+    if key == "kernel.hostname" || key == "kernel.domainname" {
+        if key == "kernel.hostname" && hostname_set {
+            return Err(SpecError::invalid(&field, "conflicts with the hostname field"));
+        }
+        return need(LinuxNamespaceType::Uts, "UTS");
+    }
+    if key.starts_with("user.") {
+        return need(LinuxNamespaceType::User, "user");
+    }
+    Err(SpecError::invalid(field, "is not in a separate kernel namespace"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(linux: &str, extra: &str) -> Spec {
+        let text = format!(r#"{{"ociVersion":"1.2.0","root":{{"path":"rootfs"}},{extra}"linux":{linux}}}"#);
+        serde_json::from_str(&text).expect("valid spec json")
+    }
+
+    #[test]
+    fn hostname_needs_uts() {
+        let s = spec(r#"{"namespaces":[{"type":"mount"}]}"#, r#""hostname":"x","#);
+        assert!(check(&s).is_err());
+        let s = spec(r#"{"namespaces":[{"type":"mount"},{"type":"uts"}]}"#, r#""hostname":"x","#);
+        assert!(check(&s).is_ok());
+    }
+
+    #[test]
+    fn sysctls_need_their_namespace() {
+        let s = spec(r#"{"namespaces":[{"type":"mount"}],"sysctl":{"net.ipv4.ip_forward":"1"}}"#, "");
+        assert!(check(&s).is_err());
+        let s = spec(r#"{"namespaces":[{"type":"mount"},{"type":"network"}],"sysctl":{"net.ipv4.ip_forward":"1"}}"#, "");
+        assert!(check(&s).is_ok());
+        let s = spec(r#"{"namespaces":[{"type":"mount"},{"type":"ipc"}],"sysctl":{"vm.swappiness":"1"}}"#, "");
+        assert!(check(&s).is_err());
+    }
+
+    #[test]
+    fn versions() {
+        let mut s = spec(r#"{"namespaces":[{"type":"mount"}]}"#, "");
+        assert!(check(&s).is_ok());
+        s.set_version("2.0.0".into());
+        assert!(check(&s).is_err());
+        s.set_version("1.9.9".into());
+        assert!(check(&s).is_ok());
+    }
+}

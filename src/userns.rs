@@ -1,0 +1,110 @@
+//! User namespace id maps: lowered from uidMappings/gidMappings into the text
+//! the kernel reads, and written by the parent into /proc/<pid>/{uid,gid}_map
+//! while the child waits.
+
+use oci_spec::runtime::LinuxIdMapping;
+
+use crate::error::{Error, SysContext};
+use crate::proc_files::ProcRoot;
+use crate::spec::SpecError;
+
+#[derive(Debug, Clone, Default)]
+pub struct IdMaps {
+    /// Text for uid_map ("container host size" lines).
+    pub uid_map: String,
+    pub gid_map: String,
+    /// Write "deny" to setgroups first (needed when an unprivileged writer maps gids).
+    pub deny_setgroups: bool,
+}
+
+impl IdMaps {
+    pub fn lower(
+        uids: &[LinuxIdMapping],
+        gids: &[LinuxIdMapping],
+        deny_setgroups: bool,
+    ) -> Result<Self, SpecError> {
+        Ok(IdMaps {
+            uid_map: map_text("linux.uidMappings", uids)?,
+            gid_map: map_text("linux.gidMappings", gids)?,
+            deny_setgroups,
+        })
+    }
+
+    /// Write the maps of process `pid` (the parent does this as root).
+    pub fn write(&self, proc: &ProcRoot, pid: i32) -> Result<(), Error> {
+        if self.deny_setgroups {
+            proc.write(&format!("{pid}/setgroups"), b"deny")
+                .step(|| "write setgroups deny")?;
+        }
+        if !self.uid_map.is_empty() {
+            proc.write(&format!("{pid}/uid_map"), self.uid_map.as_bytes())
+                .step(|| format!("write uid_map {:?}", self.uid_map.trim_end()))?;
+        }
+        if !self.gid_map.is_empty() {
+            proc.write(&format!("{pid}/gid_map"), self.gid_map.as_bytes())
+                .step(|| format!("write gid_map {:?}", self.gid_map.trim_end()))?;
+        }
+        Ok(())
+    }
+}
+
+fn map_text(field: &str, maps: &[LinuxIdMapping]) -> Result<String, SpecError> {
+    let mut text = String::new();
+    for (i, m) in maps.iter().enumerate() {
+        if m.size() == 0 {
+            return Err(SpecError::invalid(format!("{field}[{i}].size"), "must be greater than zero"));
+        }
+        for (j, other) in maps.iter().enumerate().take(i) {
+            if overlaps(m.container_id(), other.container_id(), m.size(), other.size())
+                || overlaps(m.host_id(), other.host_id(), m.size(), other.size())
+            {
+                return Err(SpecError::invalid(
+                    format!("{field}[{i}]"),
+                    format!("range overlaps {field}[{j}]"),
+                ));
+            }
+        }
+        text.push_str(&format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()));
+    }
+    Ok(text)
+}
+
+fn overlaps(a: u32, b: u32, alen: u32, blen: u32) -> bool {
+    let (a, b, alen, blen) = (a as u64, b as u64, alen as u64, blen as u64);
+    a < b + blen && b < a + alen
+}
+
+/// Map a container id to the host through a map text (for chown of devices, etc.).
+pub fn to_host(map: &str, id: u32) -> Option<u32> {
+    map.lines().find_map(|line| {
+        let mut it = line.split_whitespace().map(|v| v.parse::<u32>().ok());
+        let (c, h, n) = (it.next()??, it.next()??, it.next()??);
+        (id >= c && (id - c) < n).then(|| h + (id - c))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn maps(json: &str) -> Vec<LinuxIdMapping> {
+        serde_json::from_str(json).expect("valid mapping json")
+    }
+
+    #[test]
+    fn writes_several_ranges() {
+        let m = maps(r#"[{"containerID":0,"hostID":1000,"size":1},{"containerID":1,"hostID":100000,"size":65536}]"#);
+        let ids = IdMaps::lower(&m, &m, false).expect("lowers");
+        assert_eq!(ids.uid_map, "0 1000 1\n1 100000 65536\n");
+        assert_eq!(to_host(&ids.uid_map, 5), Some(100004));
+        assert_eq!(to_host(&ids.uid_map, 70000), None);
+    }
+
+    #[test]
+    fn rejects_overlaps_and_empty_ranges() {
+        let m = maps(r#"[{"containerID":0,"hostID":1000,"size":10},{"containerID":5,"hostID":5000,"size":1}]"#);
+        assert!(IdMaps::lower(&m, &[], false).is_err());
+        let z = maps(r#"[{"containerID":0,"hostID":1000,"size":0}]"#);
+        assert!(IdMaps::lower(&z, &[], false).is_err());
+    }
+}
