@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Write;
-use std::os::fd::AsFd;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -139,10 +138,10 @@ impl State {
     }
 }
 
-/// A locked state directory.
+/// A state directory, locked (exclusive flock) unless opened for reading.
 pub struct StateDir {
     pub dir: PathBuf,
-    _lock: Flock<File>,
+    _lock: Option<Flock<File>>,
 }
 
 fn open_lock(dir: &Path) -> Result<Flock<File>> {
@@ -169,7 +168,24 @@ impl StateDir {
             Err(e) => return Err(Error::io(format!("create state directory {}", dir.display()), e)),
         }
         let lock = open_lock(&dir)?;
-        Ok(StateDir { dir, _lock: lock })
+        Ok(StateDir { dir, _lock: Some(lock) })
+    }
+
+    /// Open an existing container's directory without locking it, for
+    /// commands that only read state or signal (identity is checked by the
+    /// init's start time, not by the lock).
+    pub fn open_shared(root: &Path, id: &str) -> Result<StateDir> {
+        validate_id(id)?;
+        let dir = root.join(id);
+        if !dir.join(STATE_FILE).exists() {
+            return Err(Error::NotExist);
+        }
+        Ok(StateDir { dir, _lock: None })
+    }
+
+    /// Give up the lock (a foreground `run` holds it only while creating).
+    pub fn unlock(&mut self) {
+        self._lock = None;
     }
 
     /// Open (and lock) an existing container's directory.
@@ -180,7 +196,11 @@ impl StateDir {
             return Err(Error::NotExist);
         }
         let lock = open_lock(&dir)?;
-        Ok(StateDir { dir, _lock: lock })
+        if !dir.join(STATE_FILE).exists() {
+            // Deleted while we waited for the lock.
+            return Err(Error::NotExist);
+        }
+        Ok(StateDir { dir, _lock: Some(lock) })
     }
 
     pub fn fifo(&self) -> PathBuf {
@@ -214,10 +234,6 @@ impl StateDir {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(Error::io(format!("remove {}", self.dir.display()), e)),
         }
-    }
-
-    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self._lock.as_fd()
     }
 }
 

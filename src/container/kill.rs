@@ -4,14 +4,14 @@
 
 use std::os::fd::AsFd;
 
-use super::{load, Globals};
+use super::{load_shared, Globals};
 use crate::error::{Error, Result};
 use crate::state::{State, Status};
 use crate::{signals, sys};
 
 pub fn kill(g: &Globals, id: &str, signal: Option<&str>, all: bool) -> Result<()> {
     let sig = signals::parse(signal.unwrap_or("SIGTERM"))?;
-    let (_dir, st, status) = load(g, id)?;
+    let (_dir, st, status) = load_shared(g, id)?;
     let whole_cgroup = all || (sig == libc::SIGKILL && !st.pid_ns);
     if status == Status::Stopped {
         if whole_cgroup {

@@ -31,6 +31,14 @@ pub fn load(g: &Globals, id: &str) -> Result<(StateDir, State, Status)> {
     Ok((dir, st, status))
 }
 
+/// Load a container without taking its lock (kill, ps, pause, resume).
+pub fn load_shared(g: &Globals, id: &str) -> Result<(StateDir, State, Status)> {
+    let dir = StateDir::open_shared(&g.root, id)?;
+    let st = dir.load()?;
+    let status = state::status_of(&dir.dir, &st);
+    Ok((dir, st, status))
+}
+
 /// `state ID`: the runtime-spec state, as runc prints it (2-space indent,
 /// no trailing newline).
 pub fn state_json(g: &Globals, id: &str) -> Result<String> {

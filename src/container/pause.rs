@@ -1,11 +1,11 @@
 //! `pause ID` / `resume ID`: freeze and thaw the container's cgroup.
 
-use super::{load, Globals};
+use super::{load_shared, Globals};
 use crate::error::{Error, Result};
 use crate::state::Status;
 
 pub fn pause(g: &Globals, id: &str) -> Result<()> {
-    let (_dir, st, status) = load(g, id)?;
+    let (_dir, st, status) = load_shared(g, id)?;
     match status {
         Status::Running | Status::Created => Ok(st.cgroup.freeze(true)?),
         Status::Paused => Err(Error::Other("container already paused".into())),
@@ -14,7 +14,7 @@ pub fn pause(g: &Globals, id: &str) -> Result<()> {
 }
 
 pub fn resume(g: &Globals, id: &str) -> Result<()> {
-    let (_dir, st, status) = load(g, id)?;
+    let (_dir, st, status) = load_shared(g, id)?;
     match status {
         Status::Paused => Ok(st.cgroup.freeze(false)?),
         Status::Stopped => Err(Error::NotRunning),

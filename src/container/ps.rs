@@ -2,11 +2,11 @@
 //! is the array of host pids containerd reads; the table is `ps`'s own output
 //! filtered to those pids.
 
-use super::{load, Globals};
+use super::{load_shared, Globals};
 use crate::error::{Error, Result, SysContext};
 
 pub fn ps(g: &Globals, id: &str, format: &str, ps_args: &[String]) -> Result<String> {
-    let (_dir, st, _status) = load(g, id)?;
+    let (_dir, st, _status) = load_shared(g, id)?;
     let pids = st.cgroup.pids()?;
     match format {
         "json" => Ok(format!("{}\n", serde_json::to_string(&pids).unwrap_or_else(|_| "[]".into()))),

@@ -30,27 +30,36 @@ pub fn run(g: &Globals, o: &RunOptions) -> Result<i32> {
     }
     let mut co = o.create.clone();
     co.detach = o.detach;
-    let c = create(g, &co, false)?;
+    let mut c = create(g, &co, false)?;
     let proxy = c.init.pty.is_some() && o.create.console_socket.is_none();
     c.init.release()?;
     if let Err(e) = start::poststart(&c.state) {
-        finish(c, o.keep);
+        finish(g, c, o.keep);
         return Err(e);
     }
     if o.detach {
         return Ok(0);
     }
+    // Other commands (kill, delete) must not wait for us while it runs.
+    c.dir.unlock();
     let code = wait_foreground(&c, proxy)?;
-    finish(c, o.keep);
+    finish(g, c, o.keep);
     Ok(code)
 }
 
-fn finish(c: Created, keep: bool) {
+fn finish(g: &Globals, c: Created, keep: bool) {
     if keep {
         return;
     }
-    if let Err(e) = delete::destroy(c.dir, &c.state) {
-        crate::logging::warn(&format!("delete {}: {e}", c.state.id));
+    let id = c.state.id.clone();
+    drop(c.dir);
+    // Re-take the lock; someone may have deleted the container meanwhile.
+    let dir = match crate::state::StateDir::open(&g.root, &id) {
+        Ok(d) => d,
+        Err(_) => return,
+    };
+    if let Err(e) = delete::destroy(dir, &c.state) {
+        crate::logging::warn(&format!("delete {id}: {e}"));
     }
 }
 
