@@ -100,9 +100,8 @@ fn mask(set: &str, caps: Option<&Capabilities>) -> Result<u64, SpecError> {
     names.sort_by_key(|c| number(c));
     for cap in names {
         let field = format!("process.capabilities.{set}");
-        let bit = number(cap).ok_or_else(|| {
-            SpecError::invalid(&field, format!("unknown capability CAP_{cap}"))
-        })?;
+        let bit = number(cap)
+            .ok_or_else(|| SpecError::invalid(&field, format!("unknown capability CAP_{cap}")))?;
         if !sys::cap_in_bounding(bit as u32) {
             return Err(SpecError::invalid(
                 field,

@@ -31,7 +31,9 @@ fn format(secs: i64, nanos: Option<u32>) -> String {
 }
 
 fn now() -> (i64, u32) {
-    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     (d.as_secs() as i64, d.subsec_nanos())
 }
 
@@ -54,7 +56,13 @@ mod tests {
     #[test]
     fn formats_like_go() {
         assert_eq!(format(0, None), "1970-01-01T00:00:00Z");
-        assert_eq!(format(1_795_653_662, Some(120_000_000)), "2026-11-26T00:41:02.12Z");
-        assert_eq!(format(951_782_400, Some(5)), "2000-02-29T00:00:00.000000005Z");
+        assert_eq!(
+            format(1_795_653_662, Some(120_000_000)),
+            "2026-11-26T00:41:02.12Z"
+        );
+        assert_eq!(
+            format(951_782_400, Some(5)),
+            "2000-02-29T00:00:00.000000005Z"
+        );
     }
 }

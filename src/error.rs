@@ -167,8 +167,6 @@ impl<T> AtStep<T> for nix::Result<T> {
 
 impl<T> AtStep<T> for std::io::Result<T> {
     fn at<S: Into<String>>(self, f: impl FnOnce() -> S) -> std::result::Result<T, StepError> {
-        self.map_err(|e| {
-            StepError::new(f(), e.raw_os_error().map_or(Errno::EIO, Errno::from_raw))
-        })
+        self.map_err(|e| StepError::new(f(), e.raw_os_error().map_or(Errno::EIO, Errno::from_raw)))
     }
 }

@@ -13,7 +13,10 @@ pub fn features() -> Value {
         .filter(|o| *o != "idmap" && *o != "ridmap")
         .collect();
     options.sort_unstable();
-    let mut caps: Vec<(u8, String)> = caps::all().into_iter().map(|c| (c.index(), c.to_string())).collect();
+    let mut caps: Vec<(u8, String)> = caps::all()
+        .into_iter()
+        .map(|c| (c.index(), c.to_string()))
+        .collect();
     caps.sort();
     let caps: Vec<String> = caps.into_iter().map(|(_, n)| n).collect();
     json!({
@@ -58,6 +61,8 @@ mod tests {
         let opts = f["mountOptions"].as_array().expect("list");
         assert!(opts.iter().any(|o| o == "rro"));
         assert!(!opts.iter().any(|o| o == "idmap"));
-        assert!(f["linux"]["capabilities"].as_array().is_some_and(|c| c.iter().any(|x| x == "CAP_SYS_ADMIN")));
+        assert!(f["linux"]["capabilities"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|x| x == "CAP_SYS_ADMIN")));
     }
 }

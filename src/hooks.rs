@@ -45,7 +45,10 @@ fn lower_list(phase: &str, list: &Option<Vec<Hook>>) -> Result<Vec<HookPlan>, Sp
         }
         let timeout = match h.timeout() {
             Some(t) if t <= 0 => {
-                return Err(SpecError::invalid(format!("{field}.timeout"), "must be greater than zero"))
+                return Err(SpecError::invalid(
+                    format!("{field}.timeout"),
+                    "must be greater than zero",
+                ))
             }
             Some(t) => Some(t as u64),
             None => None,
@@ -194,7 +197,10 @@ mod tests {
     fn failure_names_phase_index_and_output() {
         let h = hook(&["sh", "-c", "echo oops >&2; exit 3"]);
         let err = run_phase("createRuntime", &[h], "{}").expect_err("must fail");
-        assert!(err.starts_with("error running createRuntime hook #0: exit status 3"), "{err}");
+        assert!(
+            err.starts_with("error running createRuntime hook #0: exit status 3"),
+            "{err}"
+        );
         assert!(err.contains("stderr: oops"), "{err}");
     }
 

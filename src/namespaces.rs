@@ -13,7 +13,9 @@ use oci_spec::runtime::{LinuxNamespace, LinuxNamespaceType};
 use crate::error::{Error, SysContext};
 use crate::spec::SpecError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum NsKind {
     // Declaration order is the entry order: user first, mount last.
     User,

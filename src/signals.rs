@@ -54,12 +54,22 @@ pub fn parse(raw: &str) -> Result<i32> {
         return Err(Error::InvalidSignal(raw.to_string()));
     }
     let upper = raw.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") { upper } else { format!("SIG{upper}") };
+    let name = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
     if let Some((_, n)) = NAMES.iter().find(|(s, _)| *s == name) {
         return Ok(*n);
     }
     if let Some(rest) = name.strip_prefix("SIGRTMIN") {
-        let off: i32 = if rest.is_empty() { 0 } else { rest.strip_prefix('+').and_then(|r| r.parse().ok()).unwrap_or(-1) };
+        let off: i32 = if rest.is_empty() {
+            0
+        } else {
+            rest.strip_prefix('+')
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(-1)
+        };
         let n = libc::SIGRTMIN() + off;
         if off >= 0 && n <= libc::SIGRTMAX() {
             return Ok(n);
@@ -81,8 +91,12 @@ pub fn name(sig: i32) -> String {
 pub fn block_for_forwarding() -> nix::Result<SignalFd> {
     let mut set = SigSet::empty();
     for (_, n) in NAMES {
-        if *n != libc::SIGKILL && *n != libc::SIGSTOP && *n != libc::SIGSEGV && *n != libc::SIGBUS
-            && *n != libc::SIGILL && *n != libc::SIGFPE
+        if *n != libc::SIGKILL
+            && *n != libc::SIGSTOP
+            && *n != libc::SIGSEGV
+            && *n != libc::SIGBUS
+            && *n != libc::SIGILL
+            && *n != libc::SIGFPE
         {
             if let Ok(s) = Signal::try_from(*n) {
                 set.add(s);

@@ -60,7 +60,10 @@ pub fn validate_id(id: &str) -> Result<()> {
     if id == "." || id == ".." {
         return Err(invalid("must not be . or .."));
     }
-    if !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+-.".contains(&b)) {
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"_+-.".contains(&b))
+    {
         return Err(invalid("may only contain letters, digits, and _ + - ."));
     }
     Ok(())
@@ -114,7 +117,11 @@ impl State {
         OciState {
             oci_version: &self.oci_version,
             id: &self.id,
-            pid: if status == Status::Stopped { 0 } else { self.pid },
+            pid: if status == Status::Stopped {
+                0
+            } else {
+                self.pid
+            },
             status,
             bundle: &self.bundle,
             rootfs: &self.rootfs,
@@ -130,9 +137,10 @@ impl State {
             return false;
         }
         match crate::proc_files::start_time(self.pid) {
-            Some(t) if t == self.pid_start_time => {
-                !matches!(crate::proc_files::process_state(self.pid), Some('Z') | Some('X') | None)
-            }
+            Some(t) if t == self.pid_start_time => !matches!(
+                crate::proc_files::process_state(self.pid),
+                Some('Z') | Some('X') | None
+            ),
             _ => false,
         }
     }
@@ -160,15 +168,26 @@ impl StateDir {
         validate_id(id)?;
         let mut b = std::fs::DirBuilder::new();
         b.recursive(true).mode(0o711);
-        b.create(root).step(|| format!("create root directory {}", root.display()))?;
+        b.create(root)
+            .step(|| format!("create root directory {}", root.display()))?;
         let dir = root.join(id);
         match std::fs::DirBuilder::new().mode(0o711).create(&dir) {
             Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(Error::AlreadyExists),
-            Err(e) => return Err(Error::io(format!("create state directory {}", dir.display()), e)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(Error::AlreadyExists)
+            }
+            Err(e) => {
+                return Err(Error::io(
+                    format!("create state directory {}", dir.display()),
+                    e,
+                ))
+            }
         }
         let lock = open_lock(&dir)?;
-        Ok(StateDir { dir, _lock: Some(lock) })
+        Ok(StateDir {
+            dir,
+            _lock: Some(lock),
+        })
     }
 
     /// Open an existing container's directory without locking it, for
@@ -200,7 +219,10 @@ impl StateDir {
             // Deleted while we waited for the lock.
             return Err(Error::NotExist);
         }
-        Ok(StateDir { dir, _lock: Some(lock) })
+        Ok(StateDir {
+            dir,
+            _lock: Some(lock),
+        })
     }
 
     pub fn fifo(&self) -> PathBuf {
@@ -213,7 +235,8 @@ impl StateDir {
 
     pub fn save(&self, state: &State) -> Result<()> {
         let tmp = self.dir.join(".state.json.tmp");
-        let data = serde_json::to_vec(state).map_err(|e| Error::Other(format!("encode state: {e}")))?;
+        let data =
+            serde_json::to_vec(state).map_err(|e| Error::Other(format!("encode state: {e}")))?;
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -222,7 +245,8 @@ impl StateDir {
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&tmp)
             .step(|| format!("write {}", tmp.display()))?;
-        f.write_all(&data).step(|| format!("write {}", tmp.display()))?;
+        f.write_all(&data)
+            .step(|| format!("write {}", tmp.display()))?;
         std::fs::rename(&tmp, self.dir.join(STATE_FILE)).step(|| "save state.json")?;
         Ok(())
     }
@@ -245,7 +269,8 @@ pub fn load_from(dir: &Path) -> Result<State> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Error::NotExist),
         Err(e) => return Err(Error::io(format!("read {}", path.display()), e)),
     };
-    serde_json::from_slice(&data).map_err(|e| Error::Other(format!("decode {}: {e}", path.display())))
+    serde_json::from_slice(&data)
+        .map_err(|e| Error::Other(format!("decode {}: {e}", path.display())))
 }
 
 /// The status of a container whose state directory is `dir`.
@@ -279,7 +304,10 @@ mod tests {
         let root = std::env::temp_dir().join(format!("rrun-state-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         let dir = StateDir::create(&root, "c1").expect("create");
-        assert!(matches!(StateDir::create(&root, "c1"), Err(Error::AlreadyExists)));
+        assert!(matches!(
+            StateDir::create(&root, "c1"),
+            Err(Error::AlreadyExists)
+        ));
         let st = State {
             oci_version: "1.3.0".into(),
             id: "c1".into(),
@@ -303,7 +331,11 @@ mod tests {
         assert_eq!(status_of(&dir.dir, &back), Status::Running);
         let mut dead = back.clone();
         dead.pid_start_time += 1;
-        assert_eq!(status_of(&dir.dir, &dead), Status::Stopped, "pid reuse must read as stopped");
+        assert_eq!(
+            status_of(&dir.dir, &dead),
+            Status::Stopped,
+            "pid reuse must read as stopped"
+        );
         dir.remove().expect("remove");
         let _ = std::fs::remove_dir_all(&root);
     }

@@ -296,7 +296,16 @@ pub fn fsconfig_set(fsfd: BorrowedFd<'_>, key: &CStr, value: Option<&CStr>) -> n
         None => (FSCONFIG_SET_FLAG, std::ptr::null()),
     };
     // SAFETY: key and val are valid C strings or null as the command requires.
-    check(unsafe { libc::syscall(libc::SYS_fsconfig, fsfd.as_raw_fd(), cmd, key.as_ptr(), val, 0) })?;
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            fsfd.as_raw_fd(),
+            cmd,
+            key.as_ptr(),
+            val,
+            0,
+        )
+    })?;
     Ok(())
 }
 
@@ -318,7 +327,12 @@ pub fn fsconfig_create(fsfd: BorrowedFd<'_>) -> nix::Result<()> {
 pub fn fsmount(fsfd: BorrowedFd<'_>, attr_flags: u64) -> nix::Result<OwnedFd> {
     // SAFETY: plain syscall with integer arguments.
     let fd = check(unsafe {
-        libc::syscall(libc::SYS_fsmount, fsfd.as_raw_fd(), FSMOUNT_CLOEXEC, attr_flags)
+        libc::syscall(
+            libc::SYS_fsmount,
+            fsfd.as_raw_fd(),
+            FSMOUNT_CLOEXEC,
+            attr_flags,
+        )
     })?;
     // SAFETY: the kernel just gave us this descriptor.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
@@ -374,7 +388,13 @@ pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> nix::Result<(
         },
     ];
     // SAFETY: header and data are the v3 layout the kernel expects.
-    check(unsafe { libc::syscall(libc::SYS_capset, &mut header as *mut CapHeader, data.as_ptr()) })?;
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_capset,
+            &mut header as *mut CapHeader,
+            data.as_ptr(),
+        )
+    })?;
     Ok(())
 }
 
@@ -393,7 +413,13 @@ pub fn cap_drop_bounding(cap: u32) -> nix::Result<()> {
 pub fn cap_ambient_clear() -> nix::Result<()> {
     // SAFETY: prctl with integer arguments.
     check_int(unsafe {
-        libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0, 0, 0)
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+            0,
+            0,
+            0,
+        )
     })?;
     Ok(())
 }
@@ -608,6 +634,8 @@ pub fn setrlimit(resource: i32, soft: u64, hard: u64) -> nix::Result<()> {
 /// faccessat(2) with AT_EACCESS: may the effective ids execute `path`?
 pub fn can_execute(path: &CStr) -> nix::Result<()> {
     // SAFETY: path is a valid C string.
-    check_int(unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::X_OK, libc::AT_EACCESS) })?;
+    check_int(unsafe {
+        libc::faccessat(libc::AT_FDCWD, path.as_ptr(), libc::X_OK, libc::AT_EACCESS)
+    })?;
     Ok(())
 }

@@ -15,12 +15,19 @@ use crate::error::{Result, SysContext};
 use crate::sys;
 
 pub fn send_to_console_socket(path: &Path, master: BorrowedFd<'_>) -> Result<()> {
-    let stream = UnixStream::connect(path).step(|| format!("connect to console socket {}", path.display()))?;
+    let stream = UnixStream::connect(path)
+        .step(|| format!("connect to console socket {}", path.display()))?;
     let name = b"/dev/ptmx";
     let iov = [IoSlice::new(name)];
     let fds = [master.as_raw_fd()];
-    sendmsg::<()>(stream.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
-        .step(|| format!("send the pty master to {}", path.display()))?;
+    sendmsg::<()>(
+        stream.as_raw_fd(),
+        &iov,
+        &[ControlMessage::ScmRights(&fds)],
+        MsgFlags::empty(),
+        None,
+    )
+    .step(|| format!("send the pty master to {}", path.display()))?;
     Ok(())
 }
 

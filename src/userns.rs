@@ -52,11 +52,18 @@ fn map_text(field: &str, maps: &[LinuxIdMapping]) -> Result<String, SpecError> {
     let mut text = String::new();
     for (i, m) in maps.iter().enumerate() {
         if m.size() == 0 {
-            return Err(SpecError::invalid(format!("{field}[{i}].size"), "must be greater than zero"));
+            return Err(SpecError::invalid(
+                format!("{field}[{i}].size"),
+                "must be greater than zero",
+            ));
         }
         for (j, other) in maps.iter().enumerate().take(i) {
-            if overlaps(m.container_id(), other.container_id(), m.size(), other.size())
-                || overlaps(m.host_id(), other.host_id(), m.size(), other.size())
+            if overlaps(
+                m.container_id(),
+                other.container_id(),
+                m.size(),
+                other.size(),
+            ) || overlaps(m.host_id(), other.host_id(), m.size(), other.size())
             {
                 return Err(SpecError::invalid(
                     format!("{field}[{i}]"),
@@ -64,7 +71,12 @@ fn map_text(field: &str, maps: &[LinuxIdMapping]) -> Result<String, SpecError> {
                 ));
             }
         }
-        text.push_str(&format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()));
+        text.push_str(&format!(
+            "{} {} {}\n",
+            m.container_id(),
+            m.host_id(),
+            m.size()
+        ));
     }
     Ok(text)
 }
@@ -93,7 +105,9 @@ mod tests {
 
     #[test]
     fn writes_several_ranges() {
-        let m = maps(r#"[{"containerID":0,"hostID":1000,"size":1},{"containerID":1,"hostID":100000,"size":65536}]"#);
+        let m = maps(
+            r#"[{"containerID":0,"hostID":1000,"size":1},{"containerID":1,"hostID":100000,"size":65536}]"#,
+        );
         let ids = IdMaps::lower(&m, &m, false).expect("lowers");
         assert_eq!(ids.uid_map, "0 1000 1\n1 100000 65536\n");
         assert_eq!(to_host(&ids.uid_map, 5), Some(100004));
@@ -102,7 +116,9 @@ mod tests {
 
     #[test]
     fn rejects_overlaps_and_empty_ranges() {
-        let m = maps(r#"[{"containerID":0,"hostID":1000,"size":10},{"containerID":5,"hostID":5000,"size":1}]"#);
+        let m = maps(
+            r#"[{"containerID":0,"hostID":1000,"size":10},{"containerID":5,"hostID":5000,"size":1}]"#,
+        );
         assert!(IdMaps::lower(&m, &[], false).is_err());
         let z = maps(r#"[{"containerID":0,"hostID":1000,"size":0}]"#);
         assert!(IdMaps::lower(&z, &[], false).is_err());

@@ -16,14 +16,22 @@ pub struct ConsoleSocket {
 
 impl ConsoleSocket {
     pub fn new(tag: &str) -> ConsoleSocket {
-        let path = crate::env().scratch.join(format!("{}.sock", crate::unique_id(tag)));
+        let path = crate::env()
+            .scratch
+            .join(format!("{}.sock", crate::unique_id(tag)));
         let listener = UnixListener::bind(&path).expect("bind console socket");
         let handle = std::thread::spawn(move || {
             let (stream, _) = listener.accept().ok()?;
             let mut buf = [0u8; 4096];
             let mut cmsg = nix::cmsg_space!([RawFd; 1]);
             let mut iov = [IoSliceMut::new(&mut buf)];
-            let msg = recvmsg::<()>(stream.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty()).ok()?;
+            let msg = recvmsg::<()>(
+                stream.as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg),
+                MsgFlags::empty(),
+            )
+            .ok()?;
             for c in msg.cmsgs().ok()? {
                 if let ControlMessageOwned::ScmRights(fds) = c {
                     // SAFETY: the kernel installed this descriptor for us.

@@ -24,7 +24,10 @@ pub struct Env {
 }
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 pub fn env() -> &'static Env {
@@ -42,7 +45,11 @@ pub fn env() -> &'static Env {
             "no test rootfs at {} (run hack/test.sh, or set RRUN_TEST_ROOTFS)",
             rootfs.display()
         );
-        let tag = format!("{}-{}", runtime.file_name().and_then(|n| n.to_str()).unwrap_or("rt"), std::process::id());
+        let tag = format!(
+            "{}-{}",
+            runtime.file_name().and_then(|n| n.to_str()).unwrap_or("rt"),
+            std::process::id()
+        );
         let state_root = PathBuf::from(format!("/run/rrun-it/{tag}"));
         let scratch = std::env::temp_dir().join(format!("rrun-it-{tag}"));
         std::fs::create_dir_all(&scratch).expect("scratch dir");
@@ -57,14 +64,21 @@ pub fn env() -> &'static Env {
 
 /// Is the runtime under test rrun (some tests check rrun-only behaviour)?
 pub fn is_rrun() -> bool {
-    env().runtime.file_name().is_some_and(|n| n.to_string_lossy().starts_with("rrun"))
+    env()
+        .runtime
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().starts_with("rrun"))
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A unique container id for a test.
 pub fn unique_id(tag: &str) -> String {
-    format!("{tag}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "{tag}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// The default spec of current runc, pointing at the shared rootfs.
@@ -138,9 +152,27 @@ impl Bundle {
         self
     }
 
+    /// Give this bundle its own rootfs (hard links to the shared one), for
+    /// tests that plant files or symlinks in it. Returns its path.
+    pub fn private_rootfs(&mut self) -> PathBuf {
+        let dest = self.dir.join("rootfs");
+        let ok = Command::new("cp")
+            .arg("-al")
+            .arg(&env().rootfs)
+            .arg(&dest)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "cp -al rootfs");
+        self.spec["root"]["path"] = json!("rootfs");
+        dest
+    }
+
     pub fn write(&self) {
-        std::fs::write(self.dir.join("config.json"), serde_json::to_vec_pretty(&self.spec).expect("json"))
-            .expect("write config.json");
+        std::fs::write(
+            self.dir.join("config.json"),
+            serde_json::to_vec_pretty(&self.spec).expect("json"),
+        )
+        .expect("write config.json");
     }
 
     pub fn path(&self) -> &Path {
@@ -212,12 +244,17 @@ impl Run {
 
     /// Parse stdout as one JSON document (the probe's report).
     pub fn json(&self) -> Value {
-        serde_json::from_str(self.stdout.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {:?} stderr: {}", self.stdout, self.stderr))
+        serde_json::from_str(self.stdout.trim())
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?} stderr: {}", self.stdout, self.stderr))
     }
 
     #[track_caller]
     pub fn expect_ok(self) -> Run {
-        assert_eq!(self.code, 0, "command failed: stdout {:?} stderr {:?}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "command failed: stdout {:?} stderr {:?}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
@@ -233,7 +270,10 @@ pub fn rt(args: &[&str]) -> Command {
 /// container inherits the caller's stdio and would hold pipes open.
 pub fn runtime(args: &[&str]) -> Run {
     let tag = unique_id("out");
-    let (o, e) = (env().scratch.join(format!("{tag}.out")), env().scratch.join(format!("{tag}.err")));
+    let (o, e) = (
+        env().scratch.join(format!("{tag}.out")),
+        env().scratch.join(format!("{tag}.err")),
+    );
     let status = rt(args)
         .stdin(Stdio::null())
         .stdout(std::fs::File::create(&o).expect("stdout file"))
@@ -306,7 +346,10 @@ impl Container {
     }
 
     pub fn status(&self) -> String {
-        self.state()["status"].as_str().unwrap_or_default().to_string()
+        self.state()["status"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
     }
 
     pub fn pid(&self) -> i32 {
@@ -377,7 +420,9 @@ pub fn host_cgroups_named(id: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![PathBuf::from("/sys/fs/cgroup")];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for e in entries.flatten() {
             if e.file_type().is_ok_and(|t| t.is_dir()) {
                 let p = e.path();

@@ -13,19 +13,32 @@ fn state_follows_created_running_stopped() {
     let st = c.state();
     assert_eq!(st["status"], "created");
     assert_eq!(st["id"], c.id.as_str());
-    assert!(st["pid"].as_i64().unwrap_or(0) > 0, "created has a pid: {st}");
+    assert!(
+        st["pid"].as_i64().unwrap_or(0) > 0,
+        "created has a pid: {st}"
+    );
     assert_eq!(st["bundle"], c.bundle.path().to_str().unwrap_or(""));
-    assert!(st["ociVersion"].as_str().is_some_and(|v| v.starts_with('1')));
+    assert!(st["ociVersion"]
+        .as_str()
+        .is_some_and(|v| v.starts_with('1')));
     assert!(st["created"].as_str().is_some_and(|t| t.ends_with('Z')));
     c.start().expect_ok();
     assert_eq!(c.status(), "running");
     c.kill("KILL").expect_ok();
     assert!(c.wait_status("stopped"), "killed container reads stopped");
-    assert_eq!(c.state()["pid"], 0, "a stopped container shows pid 0 (runc)");
+    assert_eq!(
+        c.state()["pid"],
+        0,
+        "a stopped container shows pid 0 (runc)"
+    );
     c.delete().expect_ok();
     let r = runtime(&["state", &c.id]);
     assert!(!r.ok());
-    assert!(r.stderr.contains("container does not exist"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("container does not exist"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]
@@ -34,12 +47,19 @@ fn created_process_waits_for_start() {
     let c = Container::create(b);
     let pid = c.pid();
     // The init has not run the program: it is still rrun's image.
-    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.display().to_string()).unwrap_or_default();
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     assert!(!exe.ends_with("busybox"), "program ran before start: {exe}");
     c.start().expect_ok();
     assert_eq!(c.status(), "running");
-    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).map(|p| p.display().to_string()).unwrap_or_default();
-    assert!(exe.ends_with("busybox"), "after start the program runs: {exe}");
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    assert!(
+        exe.ends_with("busybox"),
+        "after start the program runs: {exe}"
+    );
 }
 
 #[test]
@@ -76,7 +96,11 @@ fn kill_stopped_container_fails_with_not_running() {
 #[test]
 fn kill_accepts_names_and_numbers() {
     for sig in ["SIGUSR1", "USR1", "10"] {
-        let c = Container::create(Bundle::new("sig").args(&["/bin/sh", "-c", "trap 'exit 7' USR1; while :; do sleep 0.1; done"]));
+        let c = Container::create(Bundle::new("sig").args(&[
+            "/bin/sh",
+            "-c",
+            "trap 'exit 7' USR1; while :; do sleep 0.1; done",
+        ]));
         c.start().expect_ok();
         std::thread::sleep(std::time::Duration::from_millis(200));
         c.kill(sig).expect_ok();
@@ -92,8 +116,13 @@ fn kill_all_reaches_every_process() {
     let c = Container::create(b);
     c.start().expect_ok();
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let ps = runtime(&["ps", "--format", "json", &c.id]).expect_ok().json();
-    assert!(ps.as_array().map_or(0, Vec::len) >= 3, "three processes: {ps}");
+    let ps = runtime(&["ps", "--format", "json", &c.id])
+        .expect_ok()
+        .json();
+    assert!(
+        ps.as_array().map_or(0, Vec::len) >= 3,
+        "three processes: {ps}"
+    );
     runtime(&["kill", "--all", &c.id, "KILL"]).expect_ok();
     assert!(c.wait_status("stopped"));
 }
@@ -117,7 +146,8 @@ fn delete_of_created_kills_the_waiting_init() {
     let pid = c.pid();
     c.delete().expect_ok();
     std::thread::sleep(std::time::Duration::from_millis(100));
-    let alive = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z"));
+    let alive =
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z"));
     assert!(!alive, "init {pid} is gone");
     assert!(host_cgroups_named(&c.id).is_empty());
 }
@@ -136,7 +166,12 @@ fn delete_force_of_missing_container_succeeds_quietly() {
 fn create_with_a_taken_id_fails() {
     let c = Container::create(sleeper());
     c.bundle.write();
-    let r = runtime(&["create", "--bundle", c.bundle.path().to_str().unwrap_or("."), &c.id]);
+    let r = runtime(&[
+        "create",
+        "--bundle",
+        c.bundle.path().to_str().unwrap_or("."),
+        &c.id,
+    ]);
     assert!(!r.ok());
     assert!(r.stderr.contains("already exists"), "{}", r.stderr);
     assert_eq!(c.status(), "created", "the first container is untouched");
@@ -154,10 +189,19 @@ fn invalid_ids_are_refused() {
 
 #[test]
 fn run_returns_the_exit_status() {
-    assert_eq!(run(&Bundle::new("rc").args(&["/bin/probe", "exit", "0"])).code, 0);
-    assert_eq!(run(&Bundle::new("rc").args(&["/bin/probe", "exit", "3"])).code, 3);
+    assert_eq!(
+        run(&Bundle::new("rc").args(&["/bin/probe", "exit", "0"])).code,
+        0
+    );
+    assert_eq!(
+        run(&Bundle::new("rc").args(&["/bin/probe", "exit", "3"])).code,
+        3
+    );
     // A child killed by a signal: the shell reports 128+N as its own code.
-    assert_eq!(run(&Bundle::new("rc").args(&["/bin/sh", "-c", "/bin/probe signal-self 9; exit $?"])).code, 137);
+    assert_eq!(
+        run(&Bundle::new("rc").args(&["/bin/sh", "-c", "/bin/probe signal-self 9; exit $?"])).code,
+        137
+    );
 }
 
 /// The init killed by a signal: `run` exits with 128+N.
@@ -192,12 +236,28 @@ fn run_detached_leaves_it_running_with_a_pid_file() {
     b.write();
     let id = unique_id("det");
     let pidfile = env().scratch.join(format!("{id}.pid"));
-    runtime(&["run", "-d", "--pid-file", pidfile.to_str().unwrap_or(""), "--bundle", b.path().to_str().unwrap_or("."), &id])
-        .expect_ok();
+    runtime(&[
+        "run",
+        "-d",
+        "--pid-file",
+        pidfile.to_str().unwrap_or(""),
+        "--bundle",
+        b.path().to_str().unwrap_or("."),
+        &id,
+    ])
+    .expect_ok();
     let st = runtime(&["state", &id]).expect_ok().json();
     assert_eq!(st["status"], "running");
-    let pid: i64 = std::fs::read_to_string(&pidfile).unwrap_or_default().trim().parse().unwrap_or(-1);
-    assert_eq!(st["pid"].as_i64(), Some(pid), "pid file holds the init's pid");
+    let pid: i64 = std::fs::read_to_string(&pidfile)
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .unwrap_or(-1);
+    assert_eq!(
+        st["pid"].as_i64(),
+        Some(pid),
+        "pid file holds the init's pid"
+    );
     runtime(&["delete", "--force", &id]).expect_ok();
     let _ = std::fs::remove_file(pidfile);
 }
@@ -206,8 +266,13 @@ fn run_detached_leaves_it_running_with_a_pid_file() {
 fn pid_file_is_written_by_create() {
     let b = sleeper();
     let pidfile = env().scratch.join(format!("{}.pid", unique_id("pf")));
-    let c = Container::try_create(b, &["--pid-file", pidfile.to_str().unwrap_or("")]).expect("create");
-    let pid: i64 = std::fs::read_to_string(&pidfile).unwrap_or_default().trim().parse().unwrap_or(-1);
+    let c =
+        Container::try_create(b, &["--pid-file", pidfile.to_str().unwrap_or("")]).expect("create");
+    let pid: i64 = std::fs::read_to_string(&pidfile)
+        .unwrap_or_default()
+        .trim()
+        .parse()
+        .unwrap_or(-1);
     assert_eq!(c.state()["pid"].as_i64(), Some(pid));
     let _ = std::fs::remove_file(pidfile);
 }
@@ -221,7 +286,9 @@ fn list_shows_containers() {
     let quiet = runtime(&["list", "-q"]).expect_ok().stdout;
     assert!(quiet.lines().any(|l| l == c.id));
     let json = runtime(&["list", "--format", "json"]).expect_ok().json();
-    assert!(json.as_array().is_some_and(|a| a.iter().any(|s| s["id"] == c.id.as_str() && s["status"] == "created")));
+    assert!(json.as_array().is_some_and(|a| a
+        .iter()
+        .any(|s| s["id"] == c.id.as_str() && s["status"] == "created")));
 }
 
 #[test]
@@ -248,12 +315,17 @@ fn pid_reuse_is_detected() {
     c.start().expect_ok();
     let dir = env().state_root.join(&c.id);
     let path = dir.join("state.json");
-    let mut st: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("state")).expect("json");
+    let mut st: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("state")).expect("json");
     // Point the state at another live process (our own test process).
     let real = st["pid"].clone();
     st["pid"] = serde_json::json!(std::process::id());
     std::fs::write(&path, serde_json::to_vec(&st).expect("json")).expect("write");
-    assert_eq!(c.status(), "stopped", "a pid with another start time is not the container");
+    assert_eq!(
+        c.status(),
+        "stopped",
+        "a pid with another start time is not the container"
+    );
     assert!(!c.kill("KILL").ok(), "and it is not signalled");
     st["pid"] = real;
     std::fs::write(&path, serde_json::to_vec(&st).expect("json")).expect("write");

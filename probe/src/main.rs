@@ -41,7 +41,9 @@ fn fds() -> Vec<(i32, String)> {
     if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
         for e in dir.flatten() {
             let n: i32 = e.file_name().to_string_lossy().parse().unwrap_or(-1);
-            let target = std::fs::read_link(e.path()).map(|p| p.display().to_string()).unwrap_or_default();
+            let target = std::fs::read_link(e.path())
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
             out.push((n, target));
         }
     }
@@ -61,10 +63,18 @@ fn rlimits() -> String {
     ];
     let mut parts = Vec::new();
     for (name, r) in names {
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
         // SAFETY: getrlimit fills a struct we own.
         unsafe { libc::getrlimit(r, &mut lim) };
-        parts.push(format!("{}:[{},{}]", esc(name), lim.rlim_cur as i128, lim.rlim_max as i128));
+        parts.push(format!(
+            "{}:[{},{}]",
+            esc(name),
+            lim.rlim_cur as i128,
+            lim.rlim_max as i128
+        ));
     }
     format!("{{{}}}", parts.join(","))
 }
@@ -88,7 +98,11 @@ fn hostname() -> (String, String) {
     let mut u: libc::utsname = unsafe { std::mem::zeroed() };
     unsafe { libc::uname(&mut u) };
     let s = |a: &[libc::c_char]| {
-        let bytes: Vec<u8> = a.iter().take_while(|c| **c != 0).map(|c| *c as u8).collect();
+        let bytes: Vec<u8> = a
+            .iter()
+            .take_while(|c| **c != 0)
+            .map(|c| *c as u8)
+            .collect();
         String::from_utf8_lossy(&bytes).into_owned()
     };
     (s(&u.nodename), s(&u.domainname))
@@ -97,15 +111,36 @@ fn hostname() -> (String, String) {
 fn report() -> String {
     let status = read("/proc/self/status");
     let (host, domain) = hostname();
-    let env: Vec<String> = std::env::vars().map(|(k, v)| esc(&format!("{k}={v}"))).collect();
-    let fds: Vec<String> = fds().iter().map(|(n, t)| format!("[{n},{}]", esc(t))).collect();
+    let env: Vec<String> = std::env::vars()
+        .map(|(k, v)| esc(&format!("{k}={v}")))
+        .collect();
+    let fds: Vec<String> = fds()
+        .iter()
+        .map(|(n, t)| format!("[{n},{}]", esc(t)))
+        .collect();
     let groups = status_field(&status, "Groups:");
-    let cwd = std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default();
+    let cwd = std::env::current_dir()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     let fields = [
         ("pid", std::process::id().to_string()),
         ("ppid", (unsafe { libc::getppid() }).to_string()),
-        ("uid", status_field(&status, "Uid:").split_whitespace().next().unwrap_or("").to_string()),
-        ("gid", status_field(&status, "Gid:").split_whitespace().next().unwrap_or("").to_string()),
+        (
+            "uid",
+            status_field(&status, "Uid:")
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_string(),
+        ),
+        (
+            "gid",
+            status_field(&status, "Gid:")
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_string(),
+        ),
         ("groups", esc(&groups)),
         ("cap_inh", esc(&status_field(&status, "CapInh:"))),
         ("cap_prm", esc(&status_field(&status, "CapPrm:"))),
@@ -120,16 +155,25 @@ fn report() -> String {
         ("umask", umask().to_string()),
         ("env", format!("[{}]", env.join(","))),
         ("fds", format!("[{}]", fds.join(","))),
-        ("isatty", format!("[{},{},{}]", isatty(0), isatty(1), isatty(2))),
+        (
+            "isatty",
+            format!("[{},{},{}]", isatty(0), isatty(1), isatty(2)),
+        ),
         ("rlimits", rlimits()),
-        ("oom_score_adj", read("/proc/self/oom_score_adj").trim().to_string()),
+        (
+            "oom_score_adj",
+            read("/proc/self/oom_score_adj").trim().to_string(),
+        ),
         ("uid_map", esc(&read("/proc/self/uid_map"))),
         ("gid_map", esc(&read("/proc/self/gid_map"))),
         ("cgroup", esc(&read("/proc/self/cgroup"))),
         ("mountinfo", esc(&read("/proc/self/mountinfo"))),
         ("sid", (unsafe { libc::getsid(0) }).to_string()),
     ];
-    let body: Vec<String> = fields.iter().map(|(k, v)| format!("{}:{}", esc(k), v)).collect();
+    let body: Vec<String> = fields
+        .iter()
+        .map(|(k, v)| format!("{}:{}", esc(k), v))
+        .collect();
     format!("{{{}}}\n", body.join(","))
 }
 
@@ -165,7 +209,10 @@ fn main() {
             std::thread::sleep(std::time::Duration::from_secs(secs));
             0
         }
-        "open" => try_open(args.get(2).map(String::as_str).unwrap_or("/"), args.get(3).map(String::as_str).unwrap_or("r")),
+        "open" => try_open(
+            args.get(2).map(String::as_str).unwrap_or("/"),
+            args.get(3).map(String::as_str).unwrap_or("r"),
+        ),
         "write" => {
             let path = args.get(2).cloned().unwrap_or_default();
             match std::fs::write(&path, args.get(3).cloned().unwrap_or_default()) {

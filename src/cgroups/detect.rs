@@ -49,8 +49,20 @@ impl Layout {
 }
 
 const V1_CONTROLLERS: &[&str] = &[
-    "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "net_cls", "net_prio", "blkio",
-    "perf_event", "hugetlb", "pids", "rdma", "misc",
+    "cpu",
+    "cpuacct",
+    "cpuset",
+    "memory",
+    "devices",
+    "freezer",
+    "net_cls",
+    "net_prio",
+    "blkio",
+    "perf_event",
+    "hugetlb",
+    "pids",
+    "rdma",
+    "misc",
 ];
 
 fn parse_mountinfo(text: &str) -> Option<Layout> {
@@ -68,11 +80,7 @@ fn parse_mountinfo(text: &str) -> Option<Layout> {
         let root = PathBuf::from(unescape(pre[3]));
         let mountpoint = PathBuf::from(unescape(pre[4]));
         match post[0] {
-            "cgroup2" => {
-                if unified.is_none() {
-                    unified = Some((mountpoint, root));
-                }
-            }
+            "cgroup2" if unified.is_none() => unified = Some((mountpoint, root)),
             "cgroup" => {
                 let controllers: Vec<String> = post[2]
                     .split(',')
@@ -80,7 +88,9 @@ fn parse_mountinfo(text: &str) -> Option<Layout> {
                     .map(str::to_string)
                     .collect();
                 if !controllers.is_empty()
-                    && !hierarchies.iter().any(|h: &Hierarchy| h.controllers == controllers)
+                    && !hierarchies
+                        .iter()
+                        .any(|h: &Hierarchy| h.controllers == controllers)
                 {
                     hierarchies.push(Hierarchy {
                         mountpoint,
@@ -108,7 +118,9 @@ fn unescape(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let octal = bytes.get(i + 1..i + 4).filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
+        let octal = bytes
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|b| (b'0'..=b'7').contains(b)));
         match (bytes[i], octal) {
             (b'\\', Some(d)) => {
                 out.push((d[0] - b'0') * 64 + (d[1] - b'0') * 8 + (d[2] - b'0'));
@@ -174,7 +186,10 @@ mod tests {
         assert_eq!(hierarchies.len(), 3);
         assert_eq!(hierarchies[0].option(), "cpu,cpuacct");
         assert_eq!(hierarchies[2].option(), "name=systemd");
-        assert_eq!(unified.map(|u| u.0), Some(PathBuf::from("/sys/fs/cgroup/unified")));
+        assert_eq!(
+            unified.map(|u| u.0),
+            Some(PathBuf::from("/sys/fs/cgroup/unified"))
+        );
     }
 
     #[test]
@@ -193,10 +208,17 @@ mod tests {
     fn finds_own_cgroup() {
         let text = "4:memory:/a/b\n1:cpu,cpuacct:/\n0::/c\n";
         assert_eq!(own_cgroup_in(text, &["memory".into()]), Some("/a/b".into()));
-        assert_eq!(own_cgroup_in(text, &["cpu".into(), "cpuacct".into()]), Some("/".into()));
+        assert_eq!(
+            own_cgroup_in(text, &["cpu".into(), "cpuacct".into()]),
+            Some("/".into())
+        );
         assert_eq!(own_cgroup_in(text, &[]), Some("/c".into()));
         assert_eq!(
-            host_path(Path::new("/sys/fs/cgroup/memory"), Path::new("/"), Path::new("/a/b")),
+            host_path(
+                Path::new("/sys/fs/cgroup/memory"),
+                Path::new("/"),
+                Path::new("/a/b")
+            ),
             PathBuf::from("/sys/fs/cgroup/memory/a/b")
         );
     }

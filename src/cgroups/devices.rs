@@ -61,11 +61,21 @@ impl DeviceRule {
 
     /// The text written to devices.allow or devices.deny.
     pub fn v1_line(&self) -> String {
-        if self.kind == 'a' && self.major.is_none() && self.minor.is_none() && self.access.len() == 3 {
+        if self.kind == 'a'
+            && self.major.is_none()
+            && self.minor.is_none()
+            && self.access.len() == 3
+        {
             return "a".into();
         }
         let num = |v: Option<i64>| v.map_or("*".to_string(), |n| n.to_string());
-        format!("{} {}:{} {}", self.kind, num(self.major), num(self.minor), self.access)
+        format!(
+            "{} {}:{} {}",
+            self.kind,
+            num(self.major),
+            num(self.minor),
+            self.access
+        )
     }
 
     pub fn v1_file(&self) -> &'static str {
@@ -84,14 +94,14 @@ pub fn default_allow_rules() -> Vec<DeviceRule> {
     vec![
         DeviceRule::rule(true, 'c', None, None, "m"),
         DeviceRule::rule(true, 'b', None, None, "m"),
-        c(1, Some(3)),   // /dev/null
-        c(1, Some(8)),   // /dev/random
-        c(1, Some(7)),   // /dev/full
-        c(5, Some(0)),   // /dev/tty
-        c(1, Some(5)),   // /dev/zero
-        c(1, Some(9)),   // /dev/urandom
-        c(136, None),    // /dev/pts/*
-        c(5, Some(2)),   // /dev/ptmx
+        c(1, Some(3)),    // /dev/null
+        c(1, Some(8)),    // /dev/random
+        c(1, Some(7)),    // /dev/full
+        c(5, Some(0)),    // /dev/tty
+        c(1, Some(5)),    // /dev/zero
+        c(1, Some(9)),    // /dev/urandom
+        c(136, None),     // /dev/pts/*
+        c(5, Some(2)),    // /dev/ptmx
         c(10, Some(200)), // /dev/net/tun
     ]
 }
@@ -107,9 +117,15 @@ mod tests {
     #[test]
     fn v1_lines() {
         let deny_all = DeviceRule::lower(0, &dev(r#"{"allow":false,"access":"rwm"}"#)).expect("ok");
-        assert_eq!((deny_all.v1_file(), deny_all.v1_line().as_str()), ("devices.deny", "a"));
-        let loop_r = DeviceRule::lower(0, &dev(r#"{"allow":true,"type":"b","major":7,"minor":-1,"access":"r"}"#))
-            .expect("ok");
+        assert_eq!(
+            (deny_all.v1_file(), deny_all.v1_line().as_str()),
+            ("devices.deny", "a")
+        );
+        let loop_r = DeviceRule::lower(
+            0,
+            &dev(r#"{"allow":true,"type":"b","major":7,"minor":-1,"access":"r"}"#),
+        )
+        .expect("ok");
         assert_eq!(loop_r.v1_line(), "b 7:* r");
     }
 

@@ -127,13 +127,22 @@ impl Cgroup {
             PathBuf::from(id)
         } else if cgroups_path.contains(':') && !cgroups_path.starts_with('/') {
             systemd_path(cgroups_path).ok_or_else(|| {
-                CgroupError::invalid("linux.cgroupsPath", format!("{cgroups_path:?} is not slice:prefix:name"))
+                CgroupError::invalid(
+                    "linux.cgroupsPath",
+                    format!("{cgroups_path:?} is not slice:prefix:name"),
+                )
             })?
         } else {
             PathBuf::from(cgroups_path)
         };
-        if inner.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-            return Err(CgroupError::invalid("linux.cgroupsPath", "must not contain \"..\""));
+        if inner
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(CgroupError::invalid(
+                "linux.cgroupsPath",
+                "must not contain \"..\"",
+            ));
         }
         // How a relative path is anchored differs per hierarchy, as in runc:
         // v1 below our own cgroup, pure v2 below its parent, and the cgroup2
@@ -172,7 +181,12 @@ impl Cgroup {
             } => {
                 let mut dirs = Vec::new();
                 for h in hierarchies {
-                    dirs.push(dir(h.controllers.clone(), &h.mountpoint, &h.root, Anchor::Own)?);
+                    dirs.push(dir(
+                        h.controllers.clone(),
+                        &h.mountpoint,
+                        &h.root,
+                        Anchor::Own,
+                    )?);
                 }
                 if let Some((mountpoint, root)) = unified {
                     dirs.push(dir(Vec::new(), mountpoint, root, Anchor::Root)?);
@@ -273,7 +287,9 @@ impl Cgroup {
             // As runc: joining a named v1 hierarchy or the cgroup2 part of a
             // hybrid host is best effort.
             let best_effort = (d.is_v2() && !self.unified)
-                || d.controllers.iter().all(|c| c.starts_with("name=") || c == "misc");
+                || d.controllers
+                    .iter()
+                    .all(|c| c.starts_with("name=") || c == "misc");
             if !best_effort {
                 result?;
             }
@@ -301,20 +317,31 @@ impl Cgroup {
                 }
                 std::thread::sleep(Duration::from_millis(1));
             }
-            return Err(CgroupError::Unsupported(format!("{}: did not become {want}", d.path.display())));
+            return Err(CgroupError::Unsupported(format!(
+                "{}: did not become {want}",
+                d.path.display()
+            )));
         }
         if let Some(d) = self.v2_dir().filter(|_| self.unified) {
             write_file(&d.path, "cgroup.freeze", if frozen { "1" } else { "0" })?;
             let want = if frozen { "frozen 1" } else { "frozen 0" };
             for _ in 0..1000 {
-                if read_file(&d.path, "cgroup.events")?.lines().any(|l| l == want) {
+                if read_file(&d.path, "cgroup.events")?
+                    .lines()
+                    .any(|l| l == want)
+                {
                     return Ok(());
                 }
                 std::thread::sleep(Duration::from_millis(1));
             }
-            return Err(CgroupError::Unsupported(format!("{}: did not reach {want}", d.path.display())));
+            return Err(CgroupError::Unsupported(format!(
+                "{}: did not reach {want}",
+                d.path.display()
+            )));
         }
-        Err(CgroupError::Unsupported("no freezer controller on this host".into()))
+        Err(CgroupError::Unsupported(
+            "no freezer controller on this host".into(),
+        ))
     }
 
     pub fn is_frozen(&self) -> bool {
@@ -443,7 +470,11 @@ fn controller_available(d: &Dir, controller: &str) -> bool {
 
 /// Enable `controller` in cgroup.subtree_control from the root down to the
 /// parent of `dir`.
-fn enable_controller_to(mountpoint: &Path, dir: &Path, controller: &str) -> Result<(), CgroupError> {
+fn enable_controller_to(
+    mountpoint: &Path,
+    dir: &Path,
+    controller: &str,
+) -> Result<(), CgroupError> {
     let mut cur = mountpoint.to_path_buf();
     let rel = dir.strip_prefix(mountpoint).unwrap_or(Path::new(""));
     for comp in rel.components() {
@@ -531,7 +562,10 @@ mod tests {
         std::fs::write(root.join("cpuset.mems"), "0\n").expect("seed");
         seed_cpuset(&root, &child).expect("seeds");
         assert_eq!(read_file(&child, "cpuset.cpus").expect("read"), "0-1");
-        assert_eq!(read_file(&root.join("a"), "cpuset.mems").expect("read"), "0");
+        assert_eq!(
+            read_file(&root.join("a"), "cpuset.mems").expect("read"),
+            "0"
+        );
         let _ = std::fs::remove_dir_all(&root);
     }
 }

@@ -49,7 +49,11 @@ impl ResourcesPlan {
             // runc: a positive value is the limit, a negative one means "max",
             // 0 leaves the limit alone.
             if limit != 0 {
-                let v = if limit > 0 { limit.to_string() } else { "max".into() };
+                let v = if limit > 0 {
+                    limit.to_string()
+                } else {
+                    "max".into()
+                };
                 plan.v1.push(w("pids", "pids.max", &v));
                 plan.v2.push(w("", "pids.max", &v));
             }
@@ -65,15 +69,24 @@ impl ResourcesPlan {
                     format!("invalid page size {size:?}"),
                 ));
             }
-            plan.v1.push(w("hugetlb", format!("hugetlb.{size}.limit_in_bytes"), h.limit()));
-            plan.v2.push(w("hugetlb", format!("hugetlb.{size}.max"), h.limit()));
+            plan.v1.push(w(
+                "hugetlb",
+                format!("hugetlb.{size}.limit_in_bytes"),
+                h.limit(),
+            ));
+            plan.v2
+                .push(w("hugetlb", format!("hugetlb.{size}.max"), h.limit()));
         }
         if let Some(n) = r.network() {
             if let Some(id) = n.class_id() {
                 plan.v1.push(w("net_cls", "net_cls.classid", id));
             }
             for p in n.priorities().iter().flatten() {
-                plan.v1.push(w("net_prio", "net_prio.ifpriomap", format!("{} {}", p.name(), p.priority())));
+                plan.v1.push(w(
+                    "net_prio",
+                    "net_prio.ifpriomap",
+                    format!("{} {}", p.name(), p.priority()),
+                ));
             }
         }
         for (dev, limits) in r.rdma().iter().flatten() {
@@ -154,14 +167,17 @@ fn memory(m: &LinuxMemory, plan: &mut ResourcesPlan) -> Result<(), CgroupError> 
                 ));
             }
         }
-        plan.v1.push(w("memory", "memory.memsw.limit_in_bytes", swap));
-        plan.v2.push(w("", "memory.swap.max", swap_v2(swap, m.limit())?));
+        plan.v1
+            .push(w("memory", "memory.memsw.limit_in_bytes", swap));
+        plan.v2
+            .push(w("", "memory.swap.max", swap_v2(swap, m.limit())?));
     }
     if let Some(k) = m.kernel() {
         plan.v1.push(w("memory", "memory.kmem.limit_in_bytes", k));
     }
     if let Some(k) = m.kernel_tcp() {
-        plan.v1.push(w("memory", "memory.kmem.tcp.limit_in_bytes", k));
+        plan.v1
+            .push(w("memory", "memory.kmem.tcp.limit_in_bytes", k));
     }
     if let Some(s) = m.swappiness() {
         if s > 100 {
@@ -284,31 +300,75 @@ pub fn check_cpu_list(field: &str, list: &str) -> Result<(), CgroupError> {
 fn block_io(b: &LinuxBlockIo, plan: &mut ResourcesPlan) {
     if let Some(weight) = b.weight() {
         plan.v1.push(w("blkio", "blkio.weight", weight));
-        plan.v2.push(w("", "io.weight", format!("default {}", blkio_to_io_weight(weight))));
+        plan.v2.push(w(
+            "",
+            "io.weight",
+            format!("default {}", blkio_to_io_weight(weight)),
+        ));
     }
     if let Some(lw) = b.leaf_weight() {
         plan.v1.push(w("blkio", "blkio.leaf_weight", lw));
     }
     for d in b.weight_device().iter().flatten() {
         if let Some(wt) = d.weight() {
-            plan.v1.push(w("blkio", "blkio.weight_device", format!("{}:{} {}", d.major(), d.minor(), wt)));
-            plan.v2.push(w("", "io.weight", format!("{}:{} {}", d.major(), d.minor(), blkio_to_io_weight(wt))));
+            plan.v1.push(w(
+                "blkio",
+                "blkio.weight_device",
+                format!("{}:{} {}", d.major(), d.minor(), wt),
+            ));
+            plan.v2.push(w(
+                "",
+                "io.weight",
+                format!("{}:{} {}", d.major(), d.minor(), blkio_to_io_weight(wt)),
+            ));
         }
         if let Some(lw) = d.leaf_weight() {
-            plan.v1.push(w("blkio", "blkio.leaf_weight_device", format!("{}:{} {}", d.major(), d.minor(), lw)));
+            plan.v1.push(w(
+                "blkio",
+                "blkio.leaf_weight_device",
+                format!("{}:{} {}", d.major(), d.minor(), lw),
+            ));
         }
     }
     let throttles = [
-        ("blkio.throttle.read_bps_device", "rbps", b.throttle_read_bps_device()),
-        ("blkio.throttle.write_bps_device", "wbps", b.throttle_write_bps_device()),
-        ("blkio.throttle.read_iops_device", "riops", b.throttle_read_iops_device()),
-        ("blkio.throttle.write_iops_device", "wiops", b.throttle_write_iops_device()),
+        (
+            "blkio.throttle.read_bps_device",
+            "rbps",
+            b.throttle_read_bps_device(),
+        ),
+        (
+            "blkio.throttle.write_bps_device",
+            "wbps",
+            b.throttle_write_bps_device(),
+        ),
+        (
+            "blkio.throttle.read_iops_device",
+            "riops",
+            b.throttle_read_iops_device(),
+        ),
+        (
+            "blkio.throttle.write_iops_device",
+            "wiops",
+            b.throttle_write_iops_device(),
+        ),
     ];
     for (v1file, v2key, list) in throttles {
         for d in list.iter().flatten() {
-            plan.v1.push(w("blkio", v1file, format!("{}:{} {}", d.major(), d.minor(), d.rate())));
-            let rate = if d.rate() == 0 { "max".to_string() } else { d.rate().to_string() };
-            plan.v2.push(w("", "io.max", format!("{}:{} {v2key}={rate}", d.major(), d.minor())));
+            plan.v1.push(w(
+                "blkio",
+                v1file,
+                format!("{}:{} {}", d.major(), d.minor(), d.rate()),
+            ));
+            let rate = if d.rate() == 0 {
+                "max".to_string()
+            } else {
+                d.rate().to_string()
+            };
+            plan.v2.push(w(
+                "",
+                "io.max",
+                format!("{}:{} {v2key}={rate}", d.major(), d.minor()),
+            ));
         }
     }
 }
@@ -335,7 +395,9 @@ mod tests {
                         "cpu":{"shares":1024,"quota":50000,"period":100000,"cpus":"0"},
                         "pids":{"limit":20}}"#);
         let p = ResourcesPlan::lower(&r, false).expect("lowers");
-        assert!(p.v1.contains(&w("memory", "memory.limit_in_bytes", 104857600)));
+        assert!(p
+            .v1
+            .contains(&w("memory", "memory.limit_in_bytes", 104857600)));
         assert!(p.v1.contains(&w("pids", "pids.max", 20)));
         assert!(p.v2.contains(&w("", "memory.swap.max", 104857600)));
         assert!(p.v2.contains(&w("", "cpu.max", "50000 100000")));

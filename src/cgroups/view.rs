@@ -63,7 +63,10 @@ impl View {
         let step = || mp.describe();
         let target = resolve::ensure_target(root, &mp.dest, false).at(step)?;
         if self.unified {
-            let entry = self.entries.first().ok_or_else(|| StepError::msg(format!("{}: no cgroup2 directory", step())))?;
+            let entry = self
+                .entries
+                .first()
+                .ok_or_else(|| StepError::msg(format!("{}: no cgroup2 directory", step())))?;
             let tree = self.hierarchy(entry, "cgroup2", mp.attrs.set, &step)?;
             return m::attach(&tree, &target).at(step);
         }
@@ -74,7 +77,8 @@ impl View {
         let dest = &mp.dest;
         for entry in &self.entries {
             let sub = dest.join(&entry.name);
-            let at = resolve::ensure_target(root, &sub, false).at(|| format!("{} ({})", step(), entry.name))?;
+            let at = resolve::ensure_target(root, &sub, false)
+                .at(|| format!("{} ({})", step(), entry.name))?;
             let tree = self.hierarchy(entry, "cgroup", mp.attrs.set | base, &|| {
                 format!("{} ({})", step(), entry.name)
             })?;
@@ -114,7 +118,11 @@ impl View {
                     .collect();
                 (Vec::new(), data)
             };
-            let source = if entry.option.starts_with("name=") { entry.name.as_str() } else { fstype };
+            let source = if entry.option.starts_with("name=") {
+                entry.name.as_str()
+            } else {
+                fstype
+            };
             match m::new_fs(fstype, source, &flags, &data, attrs, step) {
                 Ok(fd) => return Ok(fd),
                 // A user namespace without the right to mount cgroupfs: bind instead.
@@ -124,7 +132,10 @@ impl View {
         }
         let cwd = nix::fcntl::AT_FDCWD;
         let tree = m::clone_tree(cwd, &entry.host_dir, true).at(step)?;
-        let attrs = Attrs { set: attrs, clear: 0 };
+        let attrs = Attrs {
+            set: attrs,
+            clear: 0,
+        };
         m::set_attrs(tree.as_fd(), attrs, true).at(step)?;
         Ok(tree)
     }
@@ -135,7 +146,12 @@ fn link_controllers(root: BorrowedFd<'_>, dest: &Path, combined: &str) -> Result
     for controller in combined.split(',') {
         match nix::unistd::symlinkat(combined, dir.as_fd(), controller) {
             Ok(()) | Err(Errno::EEXIST) => {}
-            Err(e) => return Err(StepError::new(format!("symlink {}/{controller}", dest.display()), e)),
+            Err(e) => {
+                return Err(StepError::new(
+                    format!("symlink {}/{controller}", dest.display()),
+                    e,
+                ))
+            }
         }
     }
     Ok(())

@@ -182,7 +182,11 @@ pub fn version_text() -> String {
     format!(
         "rrun version {}\ncommit: {}\nspec: {}\n",
         crate::VERSION,
-        if crate::COMMIT.is_empty() { "unknown" } else { crate::COMMIT },
+        if crate::COMMIT.is_empty() {
+            "unknown"
+        } else {
+            crate::COMMIT
+        },
         crate::OCI_VERSION
     )
 }
@@ -190,7 +194,10 @@ pub fn version_text() -> String {
 impl Cli {
     pub fn globals(&self) -> Globals {
         Globals {
-            root: self.root.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT)),
+            root: self
+                .root
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT)),
             systemd_cgroup: self.systemd_cgroup,
             rootless: self.rootless == "true",
         }
@@ -243,17 +250,24 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
             out(s);
             0
         }),
-        Some(Command::Kill(a)) => container::kill::kill(&g, &a.id, a.signal.as_deref(), a.all).map(|_| 0),
+        Some(Command::Kill(a)) => {
+            container::kill::kill(&g, &a.id, a.signal.as_deref(), a.all).map(|_| 0)
+        }
         Some(Command::Delete(a)) => container::delete::delete(&g, &a.id, a.force).map(|_| 0),
         Some(Command::List(a)) => container::list::list(&g, &a.format, a.quiet).map(|s| {
             out(s);
             0
         }),
         Some(Command::Spec(a)) => {
-            let cgroup_ns = crate::cgroups::detect::Layout::detect().is_some_and(|l| l.is_unified());
+            let cgroup_ns =
+                crate::cgroups::detect::Layout::detect().is_some_and(|l| l.is_unified());
             let mut spec = crate::spec::default::default_spec(cgroup_ns);
             if a.rootless {
-                crate::spec::default::make_rootless(&mut spec, nix::unistd::geteuid().as_raw(), nix::unistd::getegid().as_raw());
+                crate::spec::default::make_rootless(
+                    &mut spec,
+                    nix::unistd::geteuid().as_raw(),
+                    nix::unistd::getegid().as_raw(),
+                );
             }
             crate::spec::default::write_spec(&a.bundle, &spec).map(|_| 0)
         }

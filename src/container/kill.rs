@@ -41,5 +41,6 @@ pub fn signal_init(st: &State, sig: i32) -> Result<()> {
     if !st.init_alive() {
         return Err(Error::NotRunning);
     }
-    sys::pidfd_send_signal(fd.as_fd(), sig).map_err(|e| Error::sys(format!("send {} to the init", signals::name(sig)), e))
+    sys::pidfd_send_signal(fd.as_fd(), sig)
+        .map_err(|e| Error::sys(format!("send {} to the init", signals::name(sig)), e))
 }

@@ -24,13 +24,20 @@ pub fn list(g: &Globals, format: &str, quiet: bool) -> Result<String> {
     let mut rows = Vec::new();
     for id in &ids {
         let dir = g.root.join(id);
-        let Ok(st) = state::load_from(&dir) else { continue };
+        let Ok(st) = state::load_from(&dir) else {
+            continue;
+        };
         let status = state::status_of(&dir, &st);
-        let owner = std::fs::metadata(&dir).map(|m| owner_name(m.uid())).unwrap_or_default();
+        let owner = std::fs::metadata(&dir)
+            .map(|m| owner_name(m.uid()))
+            .unwrap_or_default();
         rows.push((st, status, owner));
     }
     if quiet {
-        return Ok(rows.iter().map(|(st, _, _)| format!("{}\n", st.id)).collect());
+        return Ok(rows
+            .iter()
+            .map(|(st, _, _)| format!("{}\n", st.id))
+            .collect());
     }
     match format {
         "json" => {
@@ -45,7 +52,10 @@ pub fn list(g: &Globals, format: &str, quiet: bool) -> Result<String> {
                     o
                 })
                 .collect();
-            Ok(format!("{}\n", serde_json::to_string(&list).unwrap_or_default()))
+            Ok(format!(
+                "{}\n",
+                serde_json::to_string(&list).unwrap_or_default()
+            ))
         }
         "table" => {
             let mut table = vec![vec![
@@ -57,7 +67,11 @@ pub fn list(g: &Globals, format: &str, quiet: bool) -> Result<String> {
                 "OWNER".into(),
             ]];
             for (st, status, owner) in &rows {
-                let pid = if *status == state::Status::Stopped { 0 } else { st.pid };
+                let pid = if *status == state::Status::Stopped {
+                    0
+                } else {
+                    st.pid
+                };
                 table.push(vec![
                     st.id.clone(),
                     pid.to_string(),

@@ -46,5 +46,6 @@ pub fn state_json(g: &Globals, id: &str) -> Result<String> {
     let dir = g.root.join(id);
     let st = state::load_from(&dir)?;
     let status = state::status_of(&dir, &st);
-    serde_json::to_string_pretty(&st.oci(status)).map_err(|e| crate::error::Error::Other(format!("encode state: {e}")))
+    serde_json::to_string_pretty(&st.oci(status))
+        .map_err(|e| crate::error::Error::Other(format!("encode state: {e}")))
 }

@@ -89,7 +89,10 @@ fn wait_foreground(c: &Created, proxy: bool) -> Result<i32> {
             Err(e) => return Err(crate::error::Error::sys("poll", e)),
             Ok(_) => {}
         }
-        let ready: Vec<bool> = fds.iter().map(|f| f.revents().is_some_and(|r| !r.is_empty())).collect();
+        let ready: Vec<bool> = fds
+            .iter()
+            .map(|f| f.revents().is_some_and(|r| !r.is_empty()))
+            .collect();
         if ready.get(2).copied().unwrap_or(false) {
             if let Some(m) = master {
                 tty::pump(m.as_fd(), stdout.as_fd());
@@ -126,7 +129,9 @@ fn drain(master: Option<&std::os::fd::OwnedFd>) {
 fn has_input(fd: BorrowedFd<'_>) -> bool {
     let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
     poll(&mut fds, PollTimeout::ZERO).unwrap_or(0) > 0
-        && fds[0].revents().is_some_and(|r| r.contains(PollFlags::POLLIN))
+        && fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLIN))
 }
 
 /// Handle one signal; returns the exit code if it reaped the init.
@@ -150,7 +155,10 @@ fn forward(sig: i32, c: &Created, master: Option<BorrowedFd<'_>>) -> Option<i32>
 /// them is the init, return its exit code.
 fn reap(init: i32) -> Option<i32> {
     loop {
-        match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL)) {
+        match waitpid(
+            Pid::from_raw(-1),
+            Some(WaitPidFlag::WNOHANG | WaitPidFlag::__WALL),
+        ) {
             Ok(WaitStatus::StillAlive) | Err(_) => return None,
             Ok(s) if s.pid() == Some(Pid::from_raw(init)) => return Some(code_of(s)),
             Ok(_) => continue,

@@ -16,17 +16,33 @@ pub fn start(g: &Globals, id: &str) -> Result<()> {
     let (dir, st, status) = load(g, id)?;
     match status {
         Status::Created => {}
-        Status::Stopped => return Err(Error::Other("cannot start a container that has stopped".into())),
-        Status::Running => return Err(Error::Other("cannot start an already running container".into())),
-        other => return Err(Error::Other(format!("cannot start a container in the {other} state"))),
+        Status::Stopped => {
+            return Err(Error::Other(
+                "cannot start a container that has stopped".into(),
+            ))
+        }
+        Status::Running => {
+            return Err(Error::Other(
+                "cannot start an already running container".into(),
+            ))
+        }
+        other => {
+            return Err(Error::Other(format!(
+                "cannot start a container in the {other} state"
+            )))
+        }
     }
     let fifo = dir.fifo();
-    let fd = nix::fcntl::open(&fifo, OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| match e {
-            // No reader: the init is gone.
-            Errno::ENXIO => Error::Other("cannot start container: its init process has exited".into()),
-            e => Error::sys(format!("open {}", fifo.display()), e),
-        })?;
+    let fd = nix::fcntl::open(
+        &fifo,
+        OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| match e {
+        // No reader: the init is gone.
+        Errno::ENXIO => Error::Other("cannot start container: its init process has exited".into()),
+        e => Error::sys(format!("open {}", fifo.display()), e),
+    })?;
     nix::unistd::write(&fd, b"0").map_err(|e| Error::sys("write exec.fifo", e))?;
     drop(fd);
     let _ = std::fs::remove_file(&fifo);

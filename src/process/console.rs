@@ -13,9 +13,17 @@ use crate::error::{AtStep, StepError};
 use crate::rootfs::{mount as m, resolve};
 use crate::sys;
 
-pub fn setup(root: BorrowedFd<'_>, sync: &SyncSocket, size: Option<(u16, u16)>) -> Result<(), StepError> {
-    let master = resolve::open_in_root(root, Path::new("/dev/ptmx"), OFlag::O_RDWR | OFlag::O_NOCTTY)
-        .at(|| "open /dev/ptmx")?;
+pub fn setup(
+    root: BorrowedFd<'_>,
+    sync: &SyncSocket,
+    size: Option<(u16, u16)>,
+) -> Result<(), StepError> {
+    let master = resolve::open_in_root(
+        root,
+        Path::new("/dev/ptmx"),
+        OFlag::O_RDWR | OFlag::O_NOCTTY,
+    )
+    .at(|| "open /dev/ptmx")?;
     sys::unlockpt(master.as_fd()).at(|| "unlock pty")?;
     // The peer by ioctl, not by a path a container could have replaced.
     let peer = sys::pty_peer(master.as_fd()).at(|| "open pty peer")?;
@@ -28,10 +36,13 @@ pub fn setup(root: BorrowedFd<'_>, sync: &SyncSocket, size: Option<(u16, u16)>) 
         };
         sys::set_winsize(peer.as_fd(), &ws).at(|| "set console size")?;
     }
-    let console = resolve::ensure_target(root, Path::new("/dev/console"), true).at(|| "create /dev/console")?;
-    let tree = m::clone_tree(peer.as_fd(), Path::new(""), false).at(|| "bind the pty on /dev/console")?;
+    let console = resolve::ensure_target(root, Path::new("/dev/console"), true)
+        .at(|| "create /dev/console")?;
+    let tree =
+        m::clone_tree(peer.as_fd(), Path::new(""), false).at(|| "bind the pty on /dev/console")?;
     m::attach(&tree, &console).at(|| "bind the pty on /dev/console")?;
-    sync.send_with_fd(&Msg::Pty, Some(master.as_fd())).at(|| "send the pty master")?;
+    sync.send_with_fd(&Msg::Pty, Some(master.as_fd()))
+        .at(|| "send the pty master")?;
     nix::unistd::dup2_stdin(&peer).at(|| "make the pty stdin")?;
     nix::unistd::dup2_stdout(&peer).at(|| "make the pty stdout")?;
     nix::unistd::dup2_stderr(&peer).at(|| "make the pty stderr")?;

@@ -39,12 +39,20 @@ pub fn child_main(plan: &ContainerPlan, fds: InitFds, cgroupns_done: bool) -> ! 
         Ok(never) => match never {},
         Err(e) => e,
     };
-    let errno = if err.errno == Errno::UnknownErrno { 0 } else { err.errno as i32 };
+    let errno = if err.errno == Errno::UnknownErrno {
+        0
+    } else {
+        err.errno as i32
+    };
     let _ = fds.sync.send(&Msg::Error(errno, err.step));
     sys::exit_now(1)
 }
 
-fn recipe(plan: &ContainerPlan, fds: &InitFds, cgroupns_done: bool) -> Result<Infallible, StepError> {
+fn recipe(
+    plan: &ContainerPlan,
+    fds: &InitFds,
+    cgroupns_done: bool,
+) -> Result<Infallible, StepError> {
     let p = &plan.process;
     // If rrun dies while we set up, so do we (reset before Ready: the init
     // must outlive `create`).
@@ -95,13 +103,19 @@ fn recipe(plan: &ContainerPlan, fds: &InitFds, cgroupns_done: bool) -> Result<In
         fds.sync.send(&Msg::MountsDone).at(|| "sync MountsDone")?;
         match recv(&fds.sync)? {
             Msg::HooksDone(json) => json,
-            other => return Err(StepError::msg(format!("sync: expected HooksDone, got {}", other.name()))),
+            other => {
+                return Err(StepError::msg(format!(
+                    "sync: expected HooksDone, got {}",
+                    other.name()
+                )))
+            }
         }
     } else {
         String::new()
     };
     // createContainer hooks: in the container's namespaces, before pivot_root.
-    hooks::run_phase("createContainer", &plan.hooks.create_container, &state_json).map_err(StepError::msg)?;
+    hooks::run_phase("createContainer", &plan.hooks.create_container, &state_json)
+        .map_err(StepError::msg)?;
 
     if plan.rootfs.no_pivot {
         rootfs::pivot::move_root(&root)?;
@@ -118,7 +132,8 @@ fn recipe(plan: &ContainerPlan, fds: &InitFds, cgroupns_done: bool) -> Result<In
     drop(root);
 
     if !plan.no_new_keyring {
-        let name = CString::new(format!("_ses.{}", plan.id)).map_err(|_| StepError::msg("keyring name"))?;
+        let name = CString::new(format!("_ses.{}", plan.id))
+            .map_err(|_| StepError::msg("keyring name"))?;
         // Kernels or seccomp profiles without keyctl are not an error (runc).
         match sys::join_session_keyring(&name) {
             Ok(()) | Err(Errno::ENOSYS) | Err(Errno::EPERM) => {}
@@ -141,7 +156,9 @@ fn recipe(plan: &ContainerPlan, fds: &InitFds, cgroupns_done: bool) -> Result<In
     let env = environment(plan)?;
     let exe = find_executable(&p.args[0], p.env_var("PATH"))?;
     let argv = cstrings(&p.args)?;
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(p.umask.unwrap_or(0o022)));
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
+        p.umask.unwrap_or(0o022),
+    ));
 
     sys::set_parent_death_signal(0).at(|| "clear parent death signal")?;
     fds.sync.send(&Msg::Ready).at(|| "sync Ready")?;
@@ -181,7 +198,10 @@ fn wait_for(sync: &SyncSocket, name: &str) -> Result<(), StepError> {
     if msg.name() == name {
         Ok(())
     } else {
-        Err(StepError::msg(format!("sync: expected {name}, got {}", msg.name())))
+        Err(StepError::msg(format!(
+            "sync: expected {name}, got {}",
+            msg.name()
+        )))
     }
 }
 
@@ -195,19 +215,27 @@ fn enter_staged(plan: &ContainerPlan, fds: &InitFds) -> Result<(), StepError> {
     }
     if ns.creates(NsKind::User) {
         unshare(CloneFlags::CLONE_NEWUSER).at(|| "unshare user namespace")?;
-        fds.sync.send(&Msg::RequestIdMap).at(|| "sync RequestIdMap")?;
+        fds.sync
+            .send(&Msg::RequestIdMap)
+            .at(|| "sync RequestIdMap")?;
         wait_for(&fds.sync, "IdMapDone")?;
     }
     let rest = ns.new_flags_except(&[NsKind::User, NsKind::Cgroup]);
     unshare(rest).at(|| "unshare namespaces")?;
     for (clock, secs, nanos) in &plan.time_offsets {
         fds.proc
-            .write("self/timens_offsets", format!("{clock} {secs} {nanos}").as_bytes())
+            .write(
+                "self/timens_offsets",
+                format!("{clock} {secs} {nanos}").as_bytes(),
+            )
             .at(|| format!("set {clock} time offset"))?;
     }
     let fork = ns.creates(NsKind::Pid) || ns.joins(NsKind::Pid) || ns.creates(NsKind::Time);
     if !fork {
-        return fds.sync.send(&Msg::InitPid(std::process::id() as i32)).at(|| "sync InitPid");
+        return fds
+            .sync
+            .send(&Msg::InitPid(std::process::id() as i32))
+            .at(|| "sync InitPid");
     }
     match sys::clone3(libc::CLONE_PARENT as u64, false, None).at(|| "fork the init")? {
         sys::Forked::Child => Ok(()),
@@ -254,7 +282,9 @@ fn apply_process_attributes(plan: &ContainerPlan) -> Result<(), StepError> {
     }
     if p.apparmor_profile.is_some() && !Path::new("/sys/kernel/security/apparmor").exists() {
         // Checked in the plan too; kept here in case the host changed.
-        return Err(StepError::msg("apparmor profile requested but AppArmor is not enabled on this host"));
+        return Err(StepError::msg(
+            "apparmor profile requested but AppArmor is not enabled on this host",
+        ));
     }
     Ok(())
 }
@@ -265,9 +295,14 @@ fn finalize_credentials(plan: &ContainerPlan) -> Result<(), StepError> {
     let err = |(step, e): (String, Errno)| StepError::new(step, e);
     p.caps.apply_bounding(caps::last_cap()).map_err(err)?;
     sys::set_keepcaps(true).at(|| "keep capabilities across setuid")?;
-    let setgroups_denied = std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
+    let setgroups_denied =
+        std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
     if !setgroups_denied {
-        let groups: Vec<Gid> = p.additional_gids.iter().map(|g| Gid::from_raw(*g)).collect();
+        let groups: Vec<Gid> = p
+            .additional_gids
+            .iter()
+            .map(|g| Gid::from_raw(*g))
+            .collect();
         nix::unistd::setgroups(&groups).at(|| format!("setgroups {:?}", p.additional_gids))?;
     }
     let (uid, gid) = (Uid::from_raw(p.uid), Gid::from_raw(p.gid));
@@ -282,10 +317,18 @@ fn finalize_credentials(plan: &ContainerPlan) -> Result<(), StepError> {
 /// (a cwd reached through a leaked host descriptor would show as
 /// "(unreachable)": CVE-2024-21626 class).
 fn chdir_inside(cwd: &Path) -> Result<(), StepError> {
-    nix::unistd::chdir(cwd).at(|| format!("chdir to cwd ({:?}) set in config.json", cwd.display().to_string()))?;
+    nix::unistd::chdir(cwd).at(|| {
+        format!(
+            "chdir to cwd ({:?}) set in config.json",
+            cwd.display().to_string()
+        )
+    })?;
     let here = nix::unistd::getcwd().at(|| "getcwd")?;
     if !here.is_absolute() || here.as_os_str().as_bytes().starts_with(b"(unreachable)") {
-        return Err(StepError::msg(format!("cwd {} is outside the container", cwd.display())));
+        return Err(StepError::msg(format!(
+            "cwd {} is outside the container",
+            cwd.display()
+        )));
     }
     Ok(())
 }
@@ -315,7 +358,10 @@ fn home_of(uid: u32) -> String {
 
 fn cstrings(list: &[String]) -> Result<Vec<CString>, StepError> {
     list.iter()
-        .map(|s| CString::new(s.as_bytes()).map_err(|_| StepError::msg(format!("{s:?} contains a NUL byte"))))
+        .map(|s| {
+            CString::new(s.as_bytes())
+                .map_err(|_| StepError::msg(format!("{s:?} contains a NUL byte")))
+        })
         .collect()
 }
 
@@ -326,7 +372,8 @@ pub fn find_executable(name: &str, path_env: Option<&str>) -> Result<CString, St
     let quoted = format!("{name:?}");
     let check = |candidate: &Path| -> Result<CString, Errno> {
         let c = CString::new(candidate.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
-        let meta = std::fs::metadata(candidate).map_err(|e| e.raw_os_error().map_or(Errno::EIO, Errno::from_raw))?;
+        let meta = std::fs::metadata(candidate)
+            .map_err(|e| e.raw_os_error().map_or(Errno::EIO, Errno::from_raw))?;
         if meta.is_dir() {
             return Err(Errno::EACCES);
         }
@@ -349,7 +396,9 @@ pub fn find_executable(name: &str, path_env: Option<&str>) -> Result<CString, St
             return Ok(c);
         }
     }
-    Err(StepError::msg(format!("exec: {quoted}: executable file not found in $PATH")))
+    Err(StepError::msg(format!(
+        "exec: {quoted}: executable file not found in $PATH"
+    )))
 }
 
 /// Block until `start` writes to exec.fifo. Our read end was opened
@@ -379,9 +428,15 @@ mod tests {
     #[test]
     fn lookpath_wording_matches_runc() {
         let e = find_executable("definitely-not-here", Some("/bin:/usr/bin")).expect_err("missing");
-        assert_eq!(e.step, "exec: \"definitely-not-here\": executable file not found in $PATH");
+        assert_eq!(
+            e.step,
+            "exec: \"definitely-not-here\": executable file not found in $PATH"
+        );
         let e = find_executable("/nope/x", None).expect_err("missing");
-        assert_eq!(e.step, "exec: \"/nope/x\": stat /nope/x: no such file or directory");
+        assert_eq!(
+            e.step,
+            "exec: \"/nope/x\": stat /nope/x: no such file or directory"
+        );
         let e = find_executable("/etc/passwd", None).expect_err("not executable");
         assert_eq!(e.step, "exec: \"/etc/passwd\": permission denied");
         assert!(find_executable("sh", Some("/nope:/bin")).is_ok());

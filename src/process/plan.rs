@@ -89,7 +89,10 @@ impl ProcessPlan {
     pub fn lower(p: &Process) -> Result<Self, SpecError> {
         let args = p.args().clone().unwrap_or_default();
         if args.is_empty() || args[0].is_empty() {
-            return Err(SpecError::invalid("process.args", "must name the program to run"));
+            return Err(SpecError::invalid(
+                "process.args",
+                "must name the program to run",
+            ));
         }
         if !p.cwd().is_absolute() {
             return Err(SpecError::invalid(
@@ -103,7 +106,11 @@ impl ProcessPlan {
             if r.soft() > r.hard() {
                 return Err(SpecError::invalid(
                     format!("process.rlimits[{i}]"),
-                    format!("{name}: soft limit {} is above the hard limit {}", r.soft(), r.hard()),
+                    format!(
+                        "{name}: soft limit {} is above the hard limit {}",
+                        r.soft(),
+                        r.hard()
+                    ),
                 ));
             }
             if rlimits.iter().any(|x: &Rlimit| x.resource == resource) {
@@ -146,9 +153,15 @@ impl ProcessPlan {
             no_new_privileges: p.no_new_privileges().unwrap_or(false),
             oom_score_adj: p.oom_score_adj(),
             terminal: p.terminal().unwrap_or(false),
-            console_size: p.console_size().map(|b| (b.height() as u16, b.width() as u16)),
+            console_size: p
+                .console_size()
+                .map(|b| (b.height() as u16, b.width() as u16)),
             scheduler: p.scheduler().as_ref().map(lower_scheduler).transpose()?,
-            io_priority: p.io_priority().as_ref().map(|io| lower_ioprio(io.class(), io.priority())).transpose()?,
+            io_priority: p
+                .io_priority()
+                .as_ref()
+                .map(|io| lower_ioprio(io.class(), io.priority()))
+                .transpose()?,
             apparmor_profile: p.apparmor_profile().clone().filter(|s| !s.is_empty()),
             selinux_label: p.selinux_label().clone().filter(|s| !s.is_empty()),
             cpu_affinity_initial: initial,
@@ -205,7 +218,10 @@ fn lower_scheduler(s: &oci_spec::runtime::Scheduler) -> Result<SchedAttr, SpecEr
     }
     let nice = s.nice().unwrap_or(0);
     if !(-20..=19).contains(&nice) {
-        return Err(SpecError::invalid("process.scheduler.nice", format!("{nice} is out of range -20..19")));
+        return Err(SpecError::invalid(
+            "process.scheduler.nice",
+            format!("{nice} is out of range -20..19"),
+        ));
     }
     Ok(SchedAttr {
         size: 0,
@@ -236,22 +252,33 @@ mod tests {
         );
         let plan = ProcessPlan::lower(&p).expect("lowers");
         assert_eq!(plan.rlimits[0].resource, libc::RLIMIT_NOFILE as i32);
-        assert_eq!((plan.uid, plan.additional_gids.clone(), plan.umask), (1000, vec![5, 6], Some(18)));
+        assert_eq!(
+            (plan.uid, plan.additional_gids.clone(), plan.umask),
+            (1000, vec![5, 6], Some(18))
+        );
         assert_eq!(plan.io_priority, Some((2 << 13) | 4));
     }
 
     #[test]
     fn rejects_bad_process() {
-        assert!(ProcessPlan::lower(&process(r#"{"cwd":"/","args":[],"user":{"uid":0,"gid":0}}"#)).is_err());
-        assert!(ProcessPlan::lower(&process(r#"{"cwd":"rel","args":["sh"],"user":{"uid":0,"gid":0}}"#)).is_err());
-        let soft_above_hard =
-            r#"{"cwd":"/","args":["sh"],"user":{"uid":0,"gid":0},"rlimits":[{"type":"RLIMIT_NOFILE","soft":9,"hard":1}]}"#;
+        assert!(ProcessPlan::lower(&process(
+            r#"{"cwd":"/","args":[],"user":{"uid":0,"gid":0}}"#
+        ))
+        .is_err());
+        assert!(ProcessPlan::lower(&process(
+            r#"{"cwd":"rel","args":["sh"],"user":{"uid":0,"gid":0}}"#
+        ))
+        .is_err());
+        let soft_above_hard = r#"{"cwd":"/","args":["sh"],"user":{"uid":0,"gid":0},"rlimits":[{"type":"RLIMIT_NOFILE","soft":9,"hard":1}]}"#;
         assert!(ProcessPlan::lower(&process(soft_above_hard)).is_err());
     }
 
     #[test]
     fn cpu_lists() {
-        assert_eq!(parse_cpu_list("f", "0-2,5").expect("parses"), vec![0, 1, 2, 5]);
+        assert_eq!(
+            parse_cpu_list("f", "0-2,5").expect("parses"),
+            vec![0, 1, 2, 5]
+        );
         assert!(parse_cpu_list("f", "2-1").is_err());
     }
 

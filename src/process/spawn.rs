@@ -32,7 +32,9 @@ pub struct Spawned {
 impl Spawned {
     /// `run`: release the init by message instead of exec.fifo.
     pub fn release(&self) -> Result<()> {
-        self.sync.send(&Msg::Start).step(|| "release the container process")
+        self.sync
+            .send(&Msg::Start)
+            .step(|| "release the container process")
     }
 }
 
@@ -52,7 +54,9 @@ pub fn kill_and_reap(pid: i32, pidfd: Option<&OwnedFd>) {
 fn describe_exit(pid: i32) -> String {
     match waitpid(Pid::from_raw(pid), None) {
         Ok(WaitStatus::Exited(_, code)) => format!("exit status {code}"),
-        Ok(WaitStatus::Signaled(_, sig, _)) => format!("killed by {}", crate::signals::name(sig as i32)),
+        Ok(WaitStatus::Signaled(_, sig, _)) => {
+            format!("killed by {}", crate::signals::name(sig as i32))
+        }
         Ok(other) => format!("{other:?}"),
         Err(e) => format!("wait: {}", crate::error::Cause(e)),
     }
@@ -60,7 +64,11 @@ fn describe_exit(pid: i32) -> String {
 
 /// Clone the init for `plan` and drive it to Ready. `fifo` is the read end of
 /// exec.fifo (None for `run`); `state_json(pid)` is the state for hooks.
-pub fn spawn(plan: &ContainerPlan, fifo: Option<OwnedFd>, state_json: &dyn Fn(i32) -> String) -> Result<Spawned> {
+pub fn spawn(
+    plan: &ContainerPlan,
+    fifo: Option<OwnedFd>,
+    state_json: &dyn Fn(i32) -> String,
+) -> Result<Spawned> {
     let min_fd = 3 + plan.preserve_fds as i32;
     let above = |fd: OwnedFd| -> Result<OwnedFd> {
         if fd.as_raw_fd() >= min_fd {
@@ -83,8 +91,12 @@ pub fn spawn(plan: &ContainerPlan, fifo: Option<OwnedFd>, state_json: &dyn Fn(i3
     // so its cgroup namespace can be created by the same clone.
     let cgroup_fd = match plan.cgroup.v2_dir().filter(|_| plan.cgroup.unified) {
         Some(d) => Some(
-            nix::fcntl::open(&d.path, OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
-                .step(|| format!("open cgroup {}", d.path.display()))?,
+            nix::fcntl::open(
+                &d.path,
+                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .step(|| format!("open cgroup {}", d.path.display()))?,
         ),
         None => None,
     };
@@ -95,7 +107,10 @@ pub fn spawn(plan: &ContainerPlan, fifo: Option<OwnedFd>, state_json: &dyn Fn(i3
         let skip: &[NsKind] = if into_cgroup { &[] } else { &[NsKind::Cgroup] };
         plan.namespaces.new_flags_except(skip).bits() as u64
     };
-    let cg_raw = cgroup_fd.as_ref().filter(|_| into_cgroup).map(|f| f.as_raw_fd());
+    let cg_raw = cgroup_fd
+        .as_ref()
+        .filter(|_| into_cgroup)
+        .map(|f| f.as_raw_fd());
 
     match sys::clone3(flags, true, cg_raw).step(|| "clone the container init")? {
         sys::Forked::Child => {
@@ -159,7 +174,11 @@ struct Driver<'a> {
 
 impl Driver<'_> {
     /// Walk the protocol; returns the pty master if there is a terminal.
-    fn drive(&mut self, place: bool, state_json: &dyn Fn(i32) -> String) -> Result<Option<OwnedFd>> {
+    fn drive(
+        &mut self,
+        place: bool,
+        state_json: &dyn Fn(i32) -> String,
+    ) -> Result<Option<OwnedFd>> {
         let plan = self.plan;
         if plan.staged() {
             if plan.namespaces.creates(NsKind::User) {
@@ -192,7 +211,8 @@ impl Driver<'_> {
             self.expect("MountsDone")?;
             let json = state_json(self.pid);
             hooks::run_phase("prestart", &plan.hooks.prestart, &json).map_err(Error::Hook)?;
-            hooks::run_phase("createRuntime", &plan.hooks.create_runtime, &json).map_err(Error::Hook)?;
+            hooks::run_phase("createRuntime", &plan.hooks.create_runtime, &json)
+                .map_err(Error::Hook)?;
             self.send(Msg::HooksDone(json))?;
         }
         let pty = if plan.process.terminal {
@@ -224,20 +244,33 @@ impl Driver<'_> {
             match self.sync.recv().step(|| format!("sync: wait for {want}"))? {
                 None => {
                     let how = describe_exit(self.pid);
-                    return Err(Error::Other(format!("container init exited before {want}: {how}")));
+                    return Err(Error::Other(format!(
+                        "container init exited before {want}: {how}"
+                    )));
                 }
                 Some((Msg::Log(level, text), _)) => {
-                    let level = if level >= 3 { logging::Level::Error } else { logging::Level::Debug };
+                    let level = if level >= 3 {
+                        logging::Level::Error
+                    } else {
+                        logging::Level::Debug
+                    };
                     logging::log(level, &text);
                 }
                 Some((Msg::Error(errno, text), _)) => {
                     let errno = nix::errno::Errno::from_raw(errno);
-                    let e = if errno as i32 == 0 { StepError::msg(text) } else { StepError::new(text, errno) };
+                    let e = if errno as i32 == 0 {
+                        StepError::msg(text)
+                    } else {
+                        StepError::new(text, errno)
+                    };
                     return Err(Error::Init(e.to_string()));
                 }
                 Some((msg, fd)) if msg.name() == want => return Ok((msg, fd)),
                 Some((msg, _)) => {
-                    return Err(Error::Other(format!("sync: expected {want}, got {}", msg.name())));
+                    return Err(Error::Other(format!(
+                        "sync: expected {want}, got {}",
+                        msg.name()
+                    )));
                 }
             }
         }

@@ -167,7 +167,13 @@ impl SyncSocket {
         let cmsg = [ControlMessage::ScmRights(&fds)];
         let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &cmsg };
         loop {
-            match sendmsg::<()>(self.0.as_raw_fd(), &iov, cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+            match sendmsg::<()>(
+                self.0.as_raw_fd(),
+                &iov,
+                cmsgs,
+                MsgFlags::MSG_NOSIGNAL,
+                None,
+            ) {
                 Err(Errno::EINTR) => continue,
                 Err(e) => return Err(e),
                 Ok(_) => return Ok(()),
@@ -181,7 +187,12 @@ impl SyncSocket {
         let mut cmsg = nix::cmsg_space!([RawFd; 2]);
         let (len, fd) = loop {
             let mut iov = [IoSliceMut::new(&mut buf)];
-            match recvmsg::<()>(self.0.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC) {
+            match recvmsg::<()>(
+                self.0.as_raw_fd(),
+                &mut iov,
+                Some(&mut cmsg),
+                MsgFlags::MSG_CMSG_CLOEXEC,
+            ) {
                 Err(Errno::EINTR) => continue,
                 Err(e) => return Err(e),
                 Ok(r) => {
@@ -202,7 +213,9 @@ impl SyncSocket {
         if len == 0 {
             return Ok(None);
         }
-        Msg::decode(&buf[..len]).map(|m| Some((m, fd))).ok_or(Errno::EBADMSG)
+        Msg::decode(&buf[..len])
+            .map(|m| Some((m, fd)))
+            .ok_or(Errno::EBADMSG)
     }
 }
 
@@ -228,7 +241,10 @@ mod tests {
             assert!(fd.is_none());
         }
         drop(a);
-        assert!(b.recv().expect("recv").is_none(), "eof after the peer closes");
+        assert!(
+            b.recv().expect("recv").is_none(),
+            "eof after the peer closes"
+        );
     }
 
     #[test]

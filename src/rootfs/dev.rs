@@ -57,8 +57,15 @@ pub fn default_devices() -> Vec<DevicePlan> {
 }
 
 /// Lower linux.devices; a config device replaces a default one at the same path.
-pub fn lower_devices(list: &[LinuxDevice], with_defaults: bool) -> Result<Vec<DevicePlan>, SpecError> {
-    let mut out = if with_defaults { default_devices() } else { Vec::new() };
+pub fn lower_devices(
+    list: &[LinuxDevice],
+    with_defaults: bool,
+) -> Result<Vec<DevicePlan>, SpecError> {
+    let mut out = if with_defaults {
+        default_devices()
+    } else {
+        Vec::new()
+    };
     for (i, d) in list.iter().enumerate() {
         let field = format!("linux.devices[{i}]");
         let path = d.path();
@@ -73,11 +80,17 @@ pub fn lower_devices(list: &[LinuxDevice], with_defaults: bool) -> Result<Vec<De
             LinuxDeviceType::B => SFlag::S_IFBLK,
             LinuxDeviceType::P => SFlag::S_IFIFO,
             LinuxDeviceType::A => {
-                return Err(SpecError::invalid(format!("{field}.type"), "\"a\" is not a device node type"))
+                return Err(SpecError::invalid(
+                    format!("{field}.type"),
+                    "\"a\" is not a device node type",
+                ))
             }
         };
         if d.major() < 0 || d.minor() < 0 {
-            return Err(SpecError::invalid(field, "major and minor must not be negative"));
+            return Err(SpecError::invalid(
+                field,
+                "major and minor must not be negative",
+            ));
         }
         let plan = DevicePlan {
             path: super::options::clean_container_path(path),
@@ -95,7 +108,11 @@ pub fn lower_devices(list: &[LinuxDevice], with_defaults: bool) -> Result<Vec<De
 }
 
 /// Create every device under `root`; `bind` = bind-mount host nodes instead.
-pub fn create_devices(root: BorrowedFd<'_>, devices: &[DevicePlan], bind: bool) -> Result<(), StepError> {
+pub fn create_devices(
+    root: BorrowedFd<'_>,
+    devices: &[DevicePlan],
+    bind: bool,
+) -> Result<(), StepError> {
     for d in devices {
         create_device(root, d, bind)?;
     }
@@ -137,10 +154,16 @@ fn create_device(root: BorrowedFd<'_>, d: &DevicePlan, bind: bool) -> Result<(),
 
 /// An entry already at the path must be the requested device (the spec says
 /// anything else is an error); a symlink is never followed.
-fn check_existing(dir: BorrowedFd<'_>, name: &std::ffi::OsStr, d: &DevicePlan) -> Result<(), StepError> {
-    let st = fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW).at(|| format!("stat {}", d.path.display()))?;
+fn check_existing(
+    dir: BorrowedFd<'_>,
+    name: &std::ffi::OsStr,
+    d: &DevicePlan,
+) -> Result<(), StepError> {
+    let st = fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .at(|| format!("stat {}", d.path.display()))?;
     let kind = SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT;
-    let same = kind == d.kind && (kind == SFlag::S_IFIFO || st.st_rdev == makedev(d.major, d.minor));
+    let same =
+        kind == d.kind && (kind == SFlag::S_IFIFO || st.st_rdev == makedev(d.major, d.minor));
     if same {
         return Ok(());
     }
@@ -200,16 +223,23 @@ mod tests {
         .expect("valid devices json");
         let plan = lower_devices(&list, true).expect("lowers");
         assert_eq!(plan.len(), 7);
-        let null = plan.iter().find(|d| d.path == Path::new("/dev/null")).expect("null");
+        let null = plan
+            .iter()
+            .find(|d| d.path == Path::new("/dev/null"))
+            .expect("null");
         assert_eq!(null.mode, 0o600);
-        let fuse = plan.iter().find(|d| d.path == Path::new("/dev/fuse")).expect("fuse");
+        let fuse = plan
+            .iter()
+            .find(|d| d.path == Path::new("/dev/fuse"))
+            .expect("fuse");
         assert_eq!((fuse.major, fuse.minor, fuse.mode), (10, 229, 0o666));
     }
 
     #[test]
     fn rejects_relative_paths() {
         let list: Vec<LinuxDevice> =
-            serde_json::from_str(r#"[{"path":"dev/x","type":"c","major":1,"minor":3}]"#).expect("json");
+            serde_json::from_str(r#"[{"path":"dev/x","type":"c","major":1,"minor":3}]"#)
+                .expect("json");
         assert!(lower_devices(&list, false).is_err());
     }
 }

@@ -36,8 +36,14 @@ pub struct Prepared {
 pub fn prepare(plan: &RootfsPlan) -> Result<Prepared, StepError> {
     // Our copy of the host's mounts must not propagate back (rslave by
     // default, or what linux.rootfsPropagation asks).
-    nix::mount::mount(None::<&str>, "/", None::<&str>, plan.propagation, None::<&str>)
-        .at(|| "set propagation of /")?;
+    nix::mount::mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        plan.propagation,
+        None::<&str>,
+    )
+    .at(|| "set propagation of /")?;
     // pivot_root needs the new root to be a mount point.
     nix::mount::mount(
         Some(&plan.rootfs),
@@ -69,12 +75,17 @@ pub fn prepare(plan: &RootfsPlan) -> Result<Prepared, StepError> {
     let dev_null = nix::fcntl::open("/dev/null", OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .at(|| "open /dev/null")?;
     paths::verify_dev_null(dev_null.as_fd()).at(|| "verify /dev/null")?;
-    let null_tree = mount::clone_tree(dev_null.as_fd(), Path::new(""), false).at(|| "clone /dev/null for masking")?;
+    let null_tree = mount::clone_tree(dev_null.as_fd(), Path::new(""), false)
+        .at(|| "clone /dev/null for masking")?;
     Ok(Prepared { root, null_tree })
 }
 
 /// After pivot_root: the read-only root, read-only paths, masked paths.
-pub fn finalize(plan: &RootfsPlan, root: BorrowedFd<'_>, null_tree: OwnedFd) -> Result<(), StepError> {
+pub fn finalize(
+    plan: &RootfsPlan,
+    root: BorrowedFd<'_>,
+    null_tree: OwnedFd,
+) -> Result<(), StepError> {
     if plan.readonly {
         paths::readonly_root(root)?;
     }
@@ -84,7 +95,11 @@ pub fn finalize(plan: &RootfsPlan, root: BorrowedFd<'_>, null_tree: OwnedFd) -> 
 
 /// An O_PATH descriptor of the current root.
 pub fn open_root() -> nix::Result<OwnedFd> {
-    nix::fcntl::open("/", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty())
+    nix::fcntl::open(
+        "/",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
 }
 
 /// Create a directory (and its parents) inside the root if missing.
@@ -103,7 +118,12 @@ fn mount_one(root: BorrowedFd<'_>, m: &MountPlan, plan: &RootfsPlan) -> Result<(
     match &m.kind {
         MountKind::Cgroup => match &plan.cgroup_view {
             Some(view) => return view.mount(root, m),
-            None => return Err(StepError::msg(format!("{}: no cgroup view planned", step()))),
+            None => {
+                return Err(StepError::msg(format!(
+                    "{}: no cgroup view planned",
+                    step()
+                )))
+            }
         },
         MountKind::Remount => {
             let target = resolve::open_path(root, &m.dest).at(step)?;
@@ -113,7 +133,8 @@ fn mount_one(root: BorrowedFd<'_>, m: &MountPlan, plan: &RootfsPlan) -> Result<(
         }
         _ => {}
     }
-    let target = if matches!(&m.kind, MountKind::Fs { fstype, .. } if fstype == "proc" || fstype == "sysfs") {
+    let target = if matches!(&m.kind, MountKind::Fs { fstype, .. } if fstype == "proc" || fstype == "sysfs")
+    {
         kernel_fs_target(root, m)?
     } else {
         resolve::ensure_target(root, &m.dest, m.file_target).at(step)?
@@ -138,7 +159,7 @@ fn mount_one(root: BorrowedFd<'_>, m: &MountPlan, plan: &RootfsPlan) -> Result<(
     };
     mount::attach(&tree, &target).at(step)?;
     if let Some(orig) = original {
-        copyup::copy_tree(orig.as_fd(), tree.as_fd()).at(|| format!("{} (tmpcopyup)", step()))?;
+        copyup::copy_up(orig.as_fd(), tree.as_fd()).at(|| format!("{} (tmpcopyup)", step()))?;
     }
     propagate(&tree, m)
 }
@@ -153,7 +174,8 @@ fn kernel_fs_target(root: BorrowedFd<'_>, m: &MountPlan) -> Result<OwnedFd, Step
     let step = || m.describe();
     resolve::ensure_target(root, &m.dest, false).at(step)?;
     let rel = m.dest.strip_prefix("/").unwrap_or(&m.dest);
-    let path = std::ffi::CString::new(rel.as_os_str().as_encoded_bytes()).map_err(|_| StepError::msg(step()))?;
+    let path = std::ffi::CString::new(rel.as_os_str().as_encoded_bytes())
+        .map_err(|_| StepError::msg(step()))?;
     let fd = crate::sys::openat2(
         root,
         &path,
@@ -182,7 +204,8 @@ fn fs_data(fstype: &str, data: &[(String, Option<String>)]) -> Vec<(String, Opti
 
 fn propagate(fd: &OwnedFd, m: &MountPlan) -> Result<(), StepError> {
     for (flag, recursive) in &m.propagation {
-        mount::set_propagation(fd.as_fd(), *flag, *recursive).at(|| format!("{} (propagation)", m.describe()))?;
+        mount::set_propagation(fd.as_fd(), *flag, *recursive)
+            .at(|| format!("{} (propagation)", m.describe()))?;
     }
     Ok(())
 }
@@ -197,6 +220,12 @@ fn make_parent_private(path: &Path) -> Result<(), StepError> {
         .filter(|mp| parent.starts_with(mp))
         .max_by_key(|mp| mp.len())
         .unwrap_or("/");
-    nix::mount::mount(None::<&str>, mountpoint, None::<&str>, MsFlags::MS_PRIVATE, None::<&str>)
-        .at(|| format!("make {mountpoint} private"))
+    nix::mount::mount(
+        None::<&str>,
+        mountpoint,
+        None::<&str>,
+        MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .at(|| format!("make {mountpoint} private"))
 }

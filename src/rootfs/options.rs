@@ -235,7 +235,10 @@ pub fn lower_mount(index: usize, m: &Mount, bundle: &Path) -> Result<MountPlan, 
         fstype: fstype.clone(),
     };
     if m.destination().as_os_str().is_empty() {
-        return Err(SpecError::invalid(format!("{field}.destination"), "must not be empty"));
+        return Err(SpecError::invalid(
+            format!("{field}.destination"),
+            "must not be empty",
+        ));
     }
     let mut bind = fstype == "bind";
     let mut recursive = false;
@@ -282,7 +285,11 @@ pub fn lower_mount(index: usize, m: &Mount, bundle: &Path) -> Result<MountPlan, 
         let meta = std::fs::metadata(&src).map_err(|e| {
             SpecError::invalid(
                 format!("{field}.source"),
-                format!("bind source {}: {}", src.display(), crate::error::io_text(&e)),
+                format!(
+                    "bind source {}: {}",
+                    src.display(),
+                    crate::error::io_text(&e)
+                ),
             )
         })?;
         plan.file_target = !meta.is_dir();
@@ -301,7 +308,11 @@ pub fn lower_mount(index: usize, m: &Mount, bundle: &Path) -> Result<MountPlan, 
         }
         MountKind::Fs {
             fstype,
-            source: if source.is_empty() { "none".into() } else { source },
+            source: if source.is_empty() {
+                "none".into()
+            } else {
+                source
+            },
         }
     };
     if plan.tmpcopyup && plan.fstype != "tmpfs" {
@@ -331,19 +342,27 @@ mod tests {
                "options":["nosuid","strictatime","mode=755","size=65536k","rslave","ro"]}"#,
         );
         let p = lower_mount(1, &m, Path::new("/b")).expect("lowers");
-        assert_eq!(p.attrs.set, MOUNT_ATTR_NOSUID | MOUNT_ATTR_STRICTATIME | MOUNT_ATTR_RDONLY);
+        assert_eq!(
+            p.attrs.set,
+            MOUNT_ATTR_NOSUID | MOUNT_ATTR_STRICTATIME | MOUNT_ATTR_RDONLY
+        );
         assert_eq!(p.propagation, vec![(libc::MS_SLAVE, true)]);
         assert_eq!(p.sb_flags, vec!["ro"]);
         assert_eq!(
             p.data,
-            vec![("mode".into(), Some("755".into())), ("size".into(), Some("65536k".into()))]
+            vec![
+                ("mode".into(), Some("755".into())),
+                ("size".into(), Some("65536k".into()))
+            ]
         );
         assert_eq!(p.describe(), "mount \"tmpfs\" on /dev");
     }
 
     #[test]
     fn later_options_win() {
-        let m = mount(r#"{"destination":"/x","type":"tmpfs","options":["ro","rw","noatime","relatime"]}"#);
+        let m = mount(
+            r#"{"destination":"/x","type":"tmpfs","options":["ro","rw","noatime","relatime"]}"#,
+        );
         let p = lower_mount(0, &m, Path::new("/b")).expect("lowers");
         assert_eq!(p.attrs.set & MOUNT_ATTR_RDONLY, 0);
         assert_eq!(p.attrs.set & MOUNT_ATTR__ATIME, MOUNT_ATTR_RELATIME);
@@ -352,18 +371,32 @@ mod tests {
 
     #[test]
     fn bind_sources_are_relative_to_the_bundle_and_must_exist() {
-        let m = mount(r#"{"destination":"/x","type":"bind","source":"nope","options":["rbind","rro"]}"#);
+        let m = mount(
+            r#"{"destination":"/x","type":"bind","source":"nope","options":["rbind","rro"]}"#,
+        );
         assert!(lower_mount(0, &m, Path::new("/nonexistent-bundle")).is_err());
         let m = mount(r#"{"destination":"/x","source":"/etc/hostname","options":["rbind","rro"]}"#);
         let p = lower_mount(0, &m, Path::new("/b")).expect("lowers");
         assert!(p.file_target);
         assert_eq!(p.rec_attrs.set, MOUNT_ATTR_RDONLY);
-        assert!(matches!(p.kind, MountKind::Bind { recursive: true, .. }));
+        assert!(matches!(
+            p.kind,
+            MountKind::Bind {
+                recursive: true,
+                ..
+            }
+        ));
     }
 
     #[test]
     fn cleans_destinations() {
-        assert_eq!(clean_container_path(Path::new("../../etc/./x/..")), PathBuf::from("/etc"));
-        assert_eq!(clean_container_path(Path::new("tmp")), PathBuf::from("/tmp"));
+        assert_eq!(
+            clean_container_path(Path::new("../../etc/./x/..")),
+            PathBuf::from("/etc")
+        );
+        assert_eq!(
+            clean_container_path(Path::new("tmp")),
+            PathBuf::from("/tmp")
+        );
     }
 }

@@ -69,7 +69,14 @@ pub fn mask(root: BorrowedFd<'_>, paths: &[PathBuf], null_tree: OwnedFd) -> Resu
             (true, Some(first), _) | (false, _, Some(first)) => {
                 m::clone_tree(first.as_fd(), Path::new(""), false).at(step)?
             }
-            (true, None, _) => m::new_fs("tmpfs", "tmpfs", &["ro"], &[], sys::MOUNT_ATTR_RDONLY, &step)?,
+            (true, None, _) => m::new_fs(
+                "tmpfs",
+                "tmpfs",
+                &["ro"],
+                &[],
+                sys::MOUNT_ATTR_RDONLY,
+                &step,
+            )?,
             (false, _, None) => null_tree.take().ok_or_else(|| StepError::msg(step()))?,
         };
         m::attach(&tree, &fd).at(step)?;

@@ -11,15 +11,22 @@ use crate::error::{AtStep, StepError};
 pub fn pivot(root: &OwnedFd) -> Result<(), StepError> {
     nix::unistd::fchdir(root.as_fd()).at(|| "chdir to the rootfs")?;
     nix::unistd::pivot_root(".", ".").at(|| "pivot_root")?;
-    mount(None::<&str>, ".", None::<&str>, MsFlags::MS_SLAVE | MsFlags::MS_REC, None::<&str>)
-        .at(|| "make the old root a slave")?;
+    mount(
+        None::<&str>,
+        ".",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .at(|| "make the old root a slave")?;
     umount2(".", MntFlags::MNT_DETACH).at(|| "unmount the old root")?;
     nix::unistd::chdir("/").at(|| "chdir to /")
 }
 
 pub fn move_root(root: &OwnedFd) -> Result<(), StepError> {
     nix::unistd::fchdir(root.as_fd()).at(|| "chdir to the rootfs")?;
-    mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>).at(|| "move the rootfs to /")?;
+    mount(Some("."), "/", None::<&str>, MsFlags::MS_MOVE, None::<&str>)
+        .at(|| "move the rootfs to /")?;
     nix::unistd::chroot(".").at(|| "chroot")?;
     nix::unistd::chdir("/").at(|| "chdir to /")
 }

@@ -10,8 +10,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path};
 
 use nix::errno::Errno;
-use nix::fcntl::OFlag;
 use nix::fcntl::AtFlags;
+use nix::fcntl::OFlag;
 use nix::sys::stat::{fstat, fstatat, Mode, SFlag};
 
 use crate::sys;
@@ -63,7 +63,11 @@ pub fn mkdir_all(root: BorrowedFd<'_>, path: &Path, mode: u32) -> nix::Result<Ow
         };
         let kind = st.map(|s| SFlag::from_bits_truncate(s.st_mode) & SFlag::S_IFMT);
         match kind {
-            None => match nix::sys::stat::mkdirat(cur.as_fd(), name.as_os_str(), Mode::from_bits_truncate(mode)) {
+            None => match nix::sys::stat::mkdirat(
+                cur.as_fd(),
+                name.as_os_str(),
+                Mode::from_bits_truncate(mode),
+            ) {
                 Ok(()) | Err(Errno::EEXIST) => {}
                 Err(e) => return Err(e),
             },

@@ -80,7 +80,10 @@ pub fn make_rootless(spec: &mut Value, uid: u32, gid: u32) {
                 *m = json!({"destination": "/sys", "type": "none", "source": "/sys",
                             "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
             } else if let Some(opts) = m["options"].as_array_mut() {
-                opts.retain(|o| !o.as_str().is_some_and(|s| s.starts_with("uid=") || s.starts_with("gid=")));
+                opts.retain(|o| {
+                    !o.as_str()
+                        .is_some_and(|s| s.starts_with("uid=") || s.starts_with("gid="))
+                });
             }
         }
     }
@@ -90,12 +93,15 @@ pub fn make_rootless(spec: &mut Value, uid: u32, gid: u32) {
 pub fn write_spec(dir: &Path, spec: &Value) -> Result<()> {
     let path = dir.join("config.json");
     if path.exists() {
-        return Err(Error::Other("File config.json exists. Remove it first".into()));
+        return Err(Error::Other(
+            "File config.json exists. Remove it first".into(),
+        ));
     }
     let mut out = Vec::new();
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b"\t");
     let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-    serde::Serialize::serialize(spec, &mut ser).map_err(|e| Error::Other(format!("encode spec: {e}")))?;
+    serde::Serialize::serialize(spec, &mut ser)
+        .map_err(|e| Error::Other(format!("encode spec: {e}")))?;
     std::fs::write(&path, out).step(|| format!("write {}", path.display()))
 }
 
@@ -115,7 +121,12 @@ mod tests {
     fn rootless_maps_the_caller_and_drops_network() {
         let mut v = default_spec(false);
         make_rootless(&mut v, 1000, 1000);
-        let ns: Vec<&str> = v["linux"]["namespaces"].as_array().into_iter().flatten().filter_map(|n| n["type"].as_str()).collect();
+        let ns: Vec<&str> = v["linux"]["namespaces"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n["type"].as_str())
+            .collect();
         assert!(ns.contains(&"user") && !ns.contains(&"network"));
         assert_eq!(v["linux"]["uidMappings"][0]["hostID"], 1000);
         assert!(v["linux"]["resources"].is_null());

@@ -41,7 +41,7 @@ mod tests {
     fn names_the_field_that_failed() {
         let text = br#"{"ociVersion":"1.0.2","process":{"cwd":"/","user":{"uid":0,"gid":0},
             "capabilities":{"bounding":["CAP_NOPE"]}}}"#;
-        let (field, msg) = parse_config(text).err().expect("must fail");
+        let (field, msg) = parse_config(text).expect_err("must fail");
         assert_eq!(field, "process.capabilities.bounding[0]");
         assert!(msg.to_lowercase().contains("cap_nope"), "{msg}");
     }

@@ -135,7 +135,10 @@ pub fn plan(spec: &Spec, ctx: &PlanContext) -> Result<ContainerPlan> {
         ctx.bundle.join(root.path())
     };
     let rootfs = std::fs::canonicalize(&rootfs).map_err(|e| {
-        SpecError::invalid("root.path", format!("{}: {}", rootfs.display(), crate::error::io_text(&e)))
+        SpecError::invalid(
+            "root.path",
+            format!("{}: {}", rootfs.display(), crate::error::io_text(&e)),
+        )
     })?;
     let process = spec
         .process()
@@ -250,7 +253,9 @@ pub fn plan(spec: &Spec, ctx: &PlanContext) -> Result<ContainerPlan> {
     Ok(plan)
 }
 
-fn lower_time_offsets(linux: &oci_spec::runtime::Linux) -> std::result::Result<Vec<(String, i64, u32)>, SpecError> {
+fn lower_time_offsets(
+    linux: &oci_spec::runtime::Linux,
+) -> std::result::Result<Vec<(String, i64, u32)>, SpecError> {
     let mut out = Vec::new();
     for (clock, off) in linux.time_offsets().iter().flatten() {
         let name = match clock.as_str() {
@@ -268,7 +273,9 @@ fn lower_time_offsets(linux: &oci_spec::runtime::Linux) -> std::result::Result<V
     Ok(out)
 }
 
-fn lower_personality(linux: &oci_spec::runtime::Linux) -> std::result::Result<Option<libc::c_ulong>, SpecError> {
+fn lower_personality(
+    linux: &oci_spec::runtime::Linux,
+) -> std::result::Result<Option<libc::c_ulong>, SpecError> {
     use oci_spec::runtime::LinuxPersonalityDomain as D;
     let Some(p) = linux.personality() else {
         return Ok(None);

@@ -21,10 +21,16 @@ pub fn check(spec: &Spec) -> Result<(), SpecError> {
         ));
     }
     if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
-        return Err(SpecError::invalid("hostname", "cannot be set without a private UTS namespace"));
+        return Err(SpecError::invalid(
+            "hostname",
+            "cannot be set without a private UTS namespace",
+        ));
     }
     if spec.domainname().as_ref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
-        return Err(SpecError::invalid("domainname", "cannot be set without a private UTS namespace"));
+        return Err(SpecError::invalid(
+            "domainname",
+            "cannot be set without a private UTS namespace",
+        ));
     }
     let mapped = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
         || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
@@ -34,18 +40,33 @@ pub fn check(spec: &Spec) -> Result<(), SpecError> {
             "id mappings need a new user namespace",
         ));
     }
-    if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty()) && !creates(LinuxNamespaceType::Time) {
-        return Err(SpecError::invalid("linux.timeOffsets", "time offsets need a new time namespace"));
+    if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty())
+        && !creates(LinuxNamespaceType::Time)
+    {
+        return Err(SpecError::invalid(
+            "linux.timeOffsets",
+            "time offsets need a new time namespace",
+        ));
     }
-    for (field, list) in [("linux.maskedPaths", linux.masked_paths()), ("linux.readonlyPaths", linux.readonly_paths())] {
+    for (field, list) in [
+        ("linux.maskedPaths", linux.masked_paths()),
+        ("linux.readonlyPaths", linux.readonly_paths()),
+    ] {
         for (i, p) in list.iter().flatten().enumerate() {
             if !p.starts_with('/') {
-                return Err(SpecError::invalid(format!("{field}[{i}]"), format!("{p:?} is not an absolute path")));
+                return Err(SpecError::invalid(
+                    format!("{field}[{i}]"),
+                    format!("{p:?} is not an absolute path"),
+                ));
             }
         }
     }
     for key in linux.sysctl().iter().flatten().map(|(k, _)| k) {
-        sysctl_allowed(key, &has, spec.hostname().as_ref().is_some_and(|h| !h.is_empty()))?;
+        sysctl_allowed(
+            key,
+            &has,
+            spec.hostname().as_ref().is_some_and(|h| !h.is_empty()),
+        )?;
     }
     Ok(())
 }
@@ -74,7 +95,11 @@ const IPC_SYSCTLS: &[&str] = &[
 ];
 
 /// A sysctl may only be set when it belongs to a namespace the container has.
-fn sysctl_allowed(key: &str, has: &dyn Fn(LinuxNamespaceType) -> bool, hostname_set: bool) -> Result<(), SpecError> {
+fn sysctl_allowed(
+    key: &str,
+    has: &dyn Fn(LinuxNamespaceType) -> bool,
+    hostname_set: bool,
+) -> Result<(), SpecError> {
     let field = format!("linux.sysctl[{key:?}]");
     let need = |t: LinuxNamespaceType, what: &str| {
         if has(t) {
@@ -94,14 +119,20 @@ fn sysctl_allowed(key: &str, has: &dyn Fn(LinuxNamespaceType) -> bool, hostname_
     }
     if key == "kernel.hostname" || key == "kernel.domainname" {
         if key == "kernel.hostname" && hostname_set {
-            return Err(SpecError::invalid(&field, "conflicts with the hostname field"));
+            return Err(SpecError::invalid(
+                &field,
+                "conflicts with the hostname field",
+            ));
         }
         return need(LinuxNamespaceType::Uts, "UTS");
     }
     if key.starts_with("user.") {
         return need(LinuxNamespaceType::User, "user");
     }
-    Err(SpecError::invalid(field, "is not in a separate kernel namespace"))
+    Err(SpecError::invalid(
+        field,
+        "is not in a separate kernel namespace",
+    ))
 }
 
 #[cfg(test)]
@@ -109,7 +140,9 @@ mod tests {
     use super::*;
 
     fn spec(linux: &str, extra: &str) -> Spec {
-        let text = format!(r#"{{"ociVersion":"1.2.0","root":{{"path":"rootfs"}},{extra}"linux":{linux}}}"#);
+        let text = format!(
+            r#"{{"ociVersion":"1.2.0","root":{{"path":"rootfs"}},{extra}"linux":{linux}}}"#
+        );
         serde_json::from_str(&text).expect("valid spec json")
     }
 
@@ -117,17 +150,29 @@ mod tests {
     fn hostname_needs_uts() {
         let s = spec(r#"{"namespaces":[{"type":"mount"}]}"#, r#""hostname":"x","#);
         assert!(check(&s).is_err());
-        let s = spec(r#"{"namespaces":[{"type":"mount"},{"type":"uts"}]}"#, r#""hostname":"x","#);
+        let s = spec(
+            r#"{"namespaces":[{"type":"mount"},{"type":"uts"}]}"#,
+            r#""hostname":"x","#,
+        );
         assert!(check(&s).is_ok());
     }
 
     #[test]
     fn sysctls_need_their_namespace() {
-        let s = spec(r#"{"namespaces":[{"type":"mount"}],"sysctl":{"net.ipv4.ip_forward":"1"}}"#, "");
+        let s = spec(
+            r#"{"namespaces":[{"type":"mount"}],"sysctl":{"net.ipv4.ip_forward":"1"}}"#,
+            "",
+        );
         assert!(check(&s).is_err());
-        let s = spec(r#"{"namespaces":[{"type":"mount"},{"type":"network"}],"sysctl":{"net.ipv4.ip_forward":"1"}}"#, "");
+        let s = spec(
+            r#"{"namespaces":[{"type":"mount"},{"type":"network"}],"sysctl":{"net.ipv4.ip_forward":"1"}}"#,
+            "",
+        );
         assert!(check(&s).is_ok());
-        let s = spec(r#"{"namespaces":[{"type":"mount"},{"type":"ipc"}],"sysctl":{"vm.swappiness":"1"}}"#, "");
+        let s = spec(
+            r#"{"namespaces":[{"type":"mount"},{"type":"ipc"}],"sysctl":{"vm.swappiness":"1"}}"#,
+            "",
+        );
         assert!(check(&s).is_err());
     }
 

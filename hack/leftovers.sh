@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# leftovers.sh snapshot DIR | check DIR - record, then compare, what tests
+# could leave behind: mounts, cgroups, container state, processes of rrun,
+# network links. `check` fails (and lists them) if anything new remains, and
+# removes the tests' empty state roots and scratch directories.
+set -euo pipefail
+mode=${1:?snapshot|check}; dir=${2:?DIR}
+
+mounts()  { awk '{print $5}' /proc/self/mountinfo | sort; }
+cgroups() { find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | sort; }
+states()  { find /run/rrun /run/rrun-it -mindepth 2 -maxdepth 2 2>/dev/null | sort; }
+links()   { ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sort; }
+procs()   { ps -eo comm= | grep -c '^rrun$' || true; }
+
+take() {
+    mounts > "$1/mounts"; cgroups > "$1/cgroups"; states > "$1/states"; links > "$1/links"; procs > "$1/procs"
+}
+
+case $mode in
+    snapshot) take "$dir" ;;
+    check)
+        now=$(mktemp -d /tmp/rrun-now.XXXXXX)
+        take "$now"
+        bad=0
+        for what in mounts cgroups states links; do
+            extra=$(comm -13 "$dir/$what" "$now/$what" || true)
+            if [[ -n $extra ]]; then
+                echo "left behind ($what):"; echo "$extra" | sed 's/^/  /'; bad=1
+            fi
+        done
+        if (( $(cat "$now/procs") > $(cat "$dir/procs") )); then
+            echo "left behind: $(( $(cat "$now/procs") - $(cat "$dir/procs") )) rrun processes"; bad=1
+        fi
+        rm -rf "$now"
+        if [[ $bad == 0 ]]; then
+            find /run/rrun-it -mindepth 1 -maxdepth 1 -type d -empty -delete 2>/dev/null || true
+            rmdir /run/rrun-it 2>/dev/null || true
+            rm -rf /tmp/rrun-it-*
+        fi
+        exit $bad ;;
+    *) echo "usage: leftovers.sh snapshot|check DIR" >&2; exit 2 ;;
+esac

@@ -1,0 +1,228 @@
+//! Bad input: one clear error line naming the container, the step and the
+//! cause, a non-zero exit, and nothing left behind (no state dir, cgroup,
+//! mount or process).
+
+use integration::*;
+use serde_json::json;
+
+/// Create the bundle (expecting failure) and check nothing remains.
+fn create_fails(b: Bundle) -> Run {
+    b.write();
+    let id = unique_id("bad");
+    let r = runtime(&["create", "--bundle", b.path().to_str().unwrap_or("."), &id]);
+    assert!(!r.ok(), "create must fail: {r:?}");
+    assert!(
+        !env().state_root.join(&id).exists(),
+        "state dir of {id} left behind"
+    );
+    assert!(
+        host_cgroups_named(&id).is_empty(),
+        "cgroup of {id} left behind: {:?}",
+        host_cgroups_named(&id)
+    );
+    let procs = std::process::Command::new("pgrep")
+        .arg("-f")
+        .arg(&id)
+        .output()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    assert!(procs.is_empty(), "process of {id} left behind");
+    if is_rrun() {
+        let line = r.stderr.trim();
+        assert_eq!(line.lines().count(), 1, "one error line: {line:?}");
+        assert!(
+            line.contains(&format!("create {id}: ")),
+            "names the container: {line}"
+        );
+    }
+    r
+}
+
+#[test]
+fn bad_json() {
+    let b = Bundle::new("json");
+    b.write();
+    std::fs::write(b.path().join("config.json"), "{ not json").expect("write");
+    let id = unique_id("bad");
+    let r = runtime(&["create", "--bundle", b.path().to_str().unwrap_or("."), &id]);
+    assert!(!r.ok());
+    assert!(!env().state_root.join(&id).exists());
+    if is_rrun() {
+        assert!(r.stderr.contains("config.json"), "{}", r.stderr);
+    }
+}
+
+/// rrun refuses what it cannot grant; Debian's runc 1.1.5 warns and ignores
+/// (docs/differences.md).
+#[test]
+fn unknown_capability() {
+    if !is_rrun() {
+        return;
+    }
+    let r = create_fails(Bundle::new("cap").set(
+        "/process/capabilities/bounding",
+        json!(["CAP_KILL", "CAP_NOPE"]),
+    ));
+    if is_rrun() {
+        assert!(
+            r.stderr.contains("process.capabilities.bounding")
+                && r.stderr.to_lowercase().contains("cap_nope"),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn capability_the_host_cannot_grant() {
+    // This host's bounding set lacks CAP_SYS_RESOURCE.
+    let bnd = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let mask = bnd
+        .lines()
+        .find_map(|l| l.strip_prefix("CapBnd:"))
+        .map(|v| u64::from_str_radix(v.trim(), 16).unwrap_or(0))
+        .unwrap_or(0);
+    if mask & (1 << 24) != 0 || !is_rrun() {
+        return;
+    }
+    let r = create_fails(Bundle::new("sysres").set(
+        "/process/capabilities/bounding",
+        json!(["CAP_SYS_RESOURCE"]),
+    ));
+    if is_rrun() {
+        assert!(
+            r.stderr.contains("CAP_SYS_RESOURCE"),
+            "names it: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn missing_rootfs() {
+    let r = create_fails(Bundle::new("rootfs").set("/root/path", json!("/nonexistent/rootfs")));
+    if is_rrun() {
+        assert!(
+            r.stderr.contains("root.path") && r.stderr.contains("no such file or directory"),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn missing_bind_source() {
+    let r = create_fails(Bundle::new("src").edit(|s| {
+        s["mounts"].as_array_mut().expect("mounts").push(json!({"destination": "/x", "type": "bind", "source": "/nonexistent/src", "options": ["bind"]}));
+    }));
+    if is_rrun() {
+        assert!(
+            r.stderr.contains("/nonexistent/src") && r.stderr.contains("no such file or directory"),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn failing_mount_names_the_mount() {
+    let r = create_fails(Bundle::new("mnt").edit(|s| {
+        s["mounts"]
+            .as_array_mut()
+            .expect("mounts")
+            .push(json!({"destination": "/x", "type": "nosuchfs", "source": "none"}));
+    }));
+    if is_rrun() {
+        assert!(
+            r.stderr.contains("none") && r.stderr.contains("on /x: no such device"),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn missing_executable_is_a_create_error_with_runc_wording() {
+    let r = create_fails(Bundle::new("exe").args(&["nosuchprogram"]));
+    assert!(
+        r.stderr.contains("executable file not found"),
+        "{}",
+        r.stderr
+    );
+    let r = create_fails(Bundle::new("exe").args(&["/nosuch/program"]));
+    assert!(
+        r.stderr.contains("no such file or directory"),
+        "{}",
+        r.stderr
+    );
+    let r = create_fails(Bundle::new("exe").args(&["/etc/passwd"]));
+    assert!(r.stderr.contains("permission denied"), "{}", r.stderr);
+}
+
+#[test]
+fn failing_hook() {
+    let r = create_fails(Bundle::new("hook").set("/hooks", json!({"createRuntime": [{"path": "/bin/sh", "args": ["sh", "-c", "echo boom >&2; exit 3"]}]})));
+    if is_rrun() {
+        assert!(
+            r.stderr.contains("createRuntime") && r.stderr.contains("boom"),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn hostname_without_uts_namespace() {
+    create_fails(Bundle::new("uts").set(
+        "/linux/namespaces",
+        json!([{"type": "mount"}, {"type": "pid"}]),
+    ));
+}
+
+#[test]
+fn bad_resources_name_the_field() {
+    let r = create_fails(Bundle::new("res").set("/linux/resources/memory", json!({"limit": -5})));
+    if is_rrun() {
+        assert!(
+            r.stderr.contains("linux.resources.memory.limit"),
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn json_log_carries_the_error_for_containerd() {
+    if !is_rrun() {
+        return;
+    }
+    let b = Bundle::new("log").args(&["nosuchprogram"]);
+    b.write();
+    let id = unique_id("log");
+    let log = env().scratch.join(format!("{id}.log"));
+    let r = std::process::Command::new(&env().runtime)
+        .arg("--root")
+        .arg(&env().state_root)
+        .arg("--log")
+        .arg(&log)
+        .arg("--log-format=json")
+        .args(["create", "--bundle", b.path().to_str().unwrap_or("."), &id])
+        .output()
+        .expect("run");
+    assert!(!r.status.success());
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let last_error = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["level"] == "error")
+        .last()
+        .expect("an error line");
+    assert!(last_error["msg"]
+        .as_str()
+        .is_some_and(|m| m.contains("executable file not found")));
+    assert!(last_error["time"].is_string());
+    // With --log, stderr gets the plain message.
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert!(stderr.starts_with(&format!("create {id}: ")), "{stderr}");
+    let _ = std::fs::remove_file(log);
+}

@@ -1,0 +1,275 @@
+//! The container process as the probe inside sees it: pid, ids, capabilities,
+//! rlimits, environment, cwd, umask, no_new_privs, hostname, oom_score_adj,
+//! descriptors and the terminal.
+
+use integration::console::{read_for, ConsoleSocket};
+use integration::*;
+use serde_json::json;
+
+#[test]
+fn runs_as_pid_1_in_its_own_session_with_the_hostname() {
+    let r = report(
+        Bundle::new("p")
+            .set("/hostname", json!("box1"))
+            .set("/domainname", json!("example.org")),
+    );
+    assert_eq!(r["pid"], 1);
+    assert_eq!(r["sid"], 1, "the init leads its own session");
+    assert_eq!(r["hostname"], "box1");
+    if is_rrun() {
+        // Debian's runc 1.1.5 predates domainname support.
+        assert_eq!(r["domainname"], "example.org");
+    }
+}
+
+#[test]
+fn default_capabilities_are_exactly_the_configured_ones() {
+    let r = report(Bundle::new("caps"));
+    let want = (1u64 << 29) | (1 << 5) | (1 << 10); // AUDIT_WRITE, KILL, NET_BIND_SERVICE
+    assert_eq!(capmask(&r["cap_bnd"]), want);
+    assert_eq!(capmask(&r["cap_eff"]), want);
+    assert_eq!(capmask(&r["cap_prm"]), want);
+    assert_eq!(capmask(&r["cap_inh"]), 0);
+    assert_eq!(capmask(&r["cap_amb"]), 0);
+}
+
+#[test]
+fn each_capability_set_is_applied() {
+    let b = Bundle::new("caps2").set(
+        "/process/capabilities",
+        json!({"bounding": ["CAP_CHOWN", "CAP_NET_ADMIN", "CAP_KILL"],
+               "effective": ["CAP_CHOWN"],
+               "permitted": ["CAP_CHOWN", "CAP_NET_ADMIN"],
+               "inheritable": ["CAP_NET_ADMIN"],
+               "ambient": ["CAP_NET_ADMIN"]}),
+    );
+    let r = report(b);
+    assert_eq!(capmask(&r["cap_bnd"]), (1 << 0) | (1 << 12) | (1 << 5));
+    // The ambient set feeds permitted and effective across execve.
+    assert_eq!(capmask(&r["cap_prm"]), (1 << 0) | (1 << 12));
+    assert_eq!(capmask(&r["cap_inh"]), 1 << 12);
+    assert_eq!(capmask(&r["cap_amb"]), 1 << 12);
+}
+
+#[test]
+fn user_groups_umask_and_caps_of_a_non_root_process() {
+    let b = Bundle::new("user")
+        .set(
+            "/process/user",
+            json!({"uid": 1000, "gid": 1001, "additionalGids": [5, 6], "umask": 63}),
+        )
+        .set("/process/capabilities/effective", json!(["CAP_KILL"]))
+        .set("/process/capabilities/permitted", json!(["CAP_KILL"]))
+        .set("/process/capabilities/inheritable", json!(["CAP_KILL"]))
+        .set("/process/capabilities/ambient", json!(["CAP_KILL"]));
+    let r = report(b);
+    assert_eq!(r["uid"], 1000);
+    assert_eq!(r["gid"], 1001);
+    assert_eq!(r["groups"], "5 6");
+    assert_eq!(r["umask"], 63);
+    // A non-root program keeps capabilities across execve only through the ambient set.
+    assert_eq!(
+        capmask(&r["cap_eff"]),
+        1 << 5,
+        "ambient capabilities survive the switch to uid 1000"
+    );
+    assert_eq!(capmask(&r["cap_amb"]), 1 << 5);
+}
+
+#[test]
+fn environment_cwd_and_home() {
+    let b = Bundle::new("env")
+        .set("/process/env", json!(["PATH=/bin", "FOO=bar baz"]))
+        .set("/process/cwd", json!("/tmp"));
+    let r = report(b);
+    let env: Vec<&str> = r["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(env.contains(&"FOO=bar baz"));
+    assert!(
+        env.contains(&"HOME=/root"),
+        "HOME from /etc/passwd: {env:?}"
+    );
+    assert_eq!(r["cwd"], "/tmp");
+    assert_eq!(r["umask"], 18, "default umask 0022");
+}
+
+#[test]
+fn missing_cwd_is_created() {
+    let r = report(Bundle::new("cwd").set("/process/cwd", json!("/tmp/made/here")));
+    assert_eq!(r["cwd"], "/tmp/made/here");
+}
+
+#[test]
+fn rlimits_are_set() {
+    let b = Bundle::new("rl").set(
+        "/process/rlimits",
+        json!([{"type": "RLIMIT_NOFILE", "soft": 100, "hard": 200}, {"type": "RLIMIT_CORE", "soft": 0, "hard": 0}]),
+    );
+    let r = report(b);
+    assert_eq!(r["rlimits"]["RLIMIT_NOFILE"], json!([100, 200]));
+    assert_eq!(r["rlimits"]["RLIMIT_CORE"], json!([0, 0]));
+}
+
+#[test]
+fn rlimit_above_the_hard_limit_fails_clearly() {
+    // This host cannot raise a hard limit (no CAP_SYS_RESOURCE).
+    let b = Bundle::new("rlhi").set(
+        "/process/rlimits",
+        json!([{"type": "RLIMIT_NOFILE", "soft": 1048577, "hard": 1073741816}]),
+    );
+    let r = run(&b);
+    if r.ok() {
+        return; // a host that can raise it: nothing to check
+    }
+    if is_rrun() {
+        assert!(
+            r.stderr.contains("RLIMIT_NOFILE"),
+            "names the limit: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn no_new_privileges_follows_the_config() {
+    assert_eq!(report(Bundle::new("nnp"))["no_new_privs"], "1");
+    assert_eq!(
+        report(Bundle::new("nnp").set("/process/noNewPrivileges", json!(false)))["no_new_privs"],
+        "0"
+    );
+}
+
+#[test]
+fn oom_score_adj_is_set() {
+    assert_eq!(
+        report(Bundle::new("oom").set("/process/oomScoreAdj", json!(500)))["oom_score_adj"],
+        500
+    );
+}
+
+#[test]
+fn only_stdio_reaches_the_container() {
+    let r = report(Bundle::new("fds"));
+    let fds: Vec<i64> = r["fds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f[0].as_i64())
+        .collect();
+    // 0-2, plus the probe's own directory handle while it lists /proc/self/fd.
+    assert!(
+        fds.iter().all(|fd| *fd <= 3),
+        "leaked descriptors: {}",
+        r["fds"]
+    );
+    assert!(fds.len() <= 4);
+}
+
+#[test]
+fn preserve_fds_passes_extra_descriptors() {
+    use std::os::fd::AsRawFd;
+    let b = Bundle::new("pfd").args(&[
+        "/bin/sh",
+        "-c",
+        "echo hello >&3; ls -l /proc/self/fd/ | grep -c -- '->'",
+    ]);
+    b.write();
+    let id = unique_id("pfd");
+    let file = env().scratch.join(format!("{id}.txt"));
+    let f = std::fs::File::create(&file).expect("file");
+    let raw = f.as_raw_fd();
+    let mut cmd = rt(&[
+        "run",
+        "--preserve-fds",
+        "1",
+        "--bundle",
+        b.path().to_str().unwrap_or("."),
+        &id,
+    ]);
+    // Put the file at fd 3 in the runtime.
+    unsafe_dup_to_3(&mut cmd, raw);
+    let out = cmd
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap_or_default(),
+        "hello\n"
+    );
+    let _ = std::fs::remove_file(file);
+}
+
+fn unsafe_dup_to_3(cmd: &mut std::process::Command, fd: i32) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: dup2 is async-signal-safe; it runs in the forked child only.
+    unsafe {
+        cmd.pre_exec(move || {
+            // dup2 onto itself would keep close-on-exec: clear it instead.
+            let ok = if fd == 3 {
+                libc::fcntl(3, libc::F_SETFD, 0)
+            } else {
+                libc::dup2(fd, 3)
+            };
+            if ok < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+#[test]
+fn terminal_through_a_console_socket() {
+    let mut sock = ConsoleSocket::new("tty");
+    let b = Bundle::new("tty")
+        .set("/process/terminal", json!(true))
+        .args(&["/bin/sh", "-c", "/bin/probe report; sleep 2"]);
+    let path = sock.path.clone();
+    let c = Container::try_create(b, &["--console-socket", path.to_str().unwrap_or("")])
+        .expect("create with a terminal");
+    let master = sock
+        .master()
+        .expect("the pty master arrived on the console socket");
+    c.start().expect_ok();
+    let out = read_for(&master, 3000);
+    let line = out
+        .lines()
+        .find(|l| l.trim_start().starts_with('{'))
+        .unwrap_or_default();
+    let r: serde_json::Value =
+        serde_json::from_str(line.trim()).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+    assert_eq!(r["isatty"], json!([true, true, true]));
+    let mounts = r["mountinfo"].as_str().unwrap_or_default();
+    assert!(
+        mounts
+            .lines()
+            .any(|l| l.split(' ').nth(4) == Some("/dev/console")),
+        "/dev/console is the pty"
+    );
+}
+
+#[test]
+fn terminal_without_console_socket_is_refused_for_create() {
+    let b = Bundle::new("tty2").set("/process/terminal", json!(true));
+    let r = Container::try_create(b, &[])
+        .err()
+        .expect("create must fail");
+    assert!(r.stderr.contains("console socket"), "{}", r.stderr);
+}
+
+#[test]
+fn path_lookup_uses_the_container_path() {
+    let r = run(&Bundle::new("path")
+        .args(&["probe", "exit", "4"])
+        .set("/process/env", json!(["PATH=/nope:/bin"])));
+    assert_eq!(r.code, 4);
+}
