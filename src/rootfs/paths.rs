@@ -55,7 +55,10 @@ pub fn make_readonly(root: BorrowedFd<'_>, paths: &[PathBuf]) -> Result<(), Step
 pub fn mask(root: BorrowedFd<'_>, paths: &[PathBuf], null_tree: OwnedFd) -> Result<(), StepError> {
     verify_dev_null(null_tree.as_fd()).at(|| "verify /dev/null before masking paths")?;
     let mut null_tree = Some(null_tree);
-    let mut first_file: Option<OwnedFd> = None;
+    // Prefer the container's own /dev/null (as runc does) when it really is
+    // the null device: reached without symlinks and verified on the very
+    // descriptor that is cloned. Otherwise the host's, cloned before pivot.
+    let mut first_file: Option<OwnedFd> = container_dev_null(root);
     let mut first_dir: Option<OwnedFd> = None;
     for path in paths {
         let step = || format!("mask {}", path.display());
@@ -87,6 +90,19 @@ pub fn mask(root: BorrowedFd<'_>, paths: &[PathBuf], null_tree: OwnedFd) -> Resu
         }
     }
     Ok(())
+}
+
+fn container_dev_null(root: BorrowedFd<'_>) -> Option<OwnedFd> {
+    let fd = crate::sys::openat2(
+        root,
+        c"dev/null",
+        (nix::fcntl::OFlag::O_PATH).bits(),
+        0,
+        sys::RESOLVE_IN_ROOT | sys::RESOLVE_NO_SYMLINKS | sys::RESOLVE_NO_MAGICLINKS,
+    )
+    .ok()?;
+    verify_dev_null(fd.as_fd()).ok()?;
+    Some(fd)
 }
 
 /// Make the container's root read-only (the top mount only, as runc).
