@@ -214,8 +214,7 @@ fn json_log_carries_the_error_for_containerd() {
     let last_error = text
         .lines()
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["level"] == "error")
-        .last()
+        .rfind(|v| v["level"] == "error")
         .expect("an error line");
     assert!(last_error["msg"]
         .as_str()
