@@ -28,17 +28,57 @@ pub fn features() -> Value {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"],
             "capabilities": caps,
             "cgroup": {"v1": true, "v2": true, "systemd": false, "systemdUser": false, "rdma": false},
-            "seccomp": {"enabled": false},
+            "seccomp": seccomp(),
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false},
             "intelRdt": {"enabled": false},
             "mountExtensions": {"idmap": {"enabled": false}}
         },
         "annotations": {
+            "io.github.seccomp.libseccomp.version": crate::seccomp::libseccomp_version(),
             "org.opencontainers.rrun.commit": crate::COMMIT,
             "org.opencontainers.rrun.version": crate::VERSION
         },
         "potentiallyUnsafeConfigAnnotations": []
+    })
+}
+
+fn seccomp() -> Value {
+    use crate::seccomp::{FLAG_LOG, FLAG_SPEC_ALLOW, FLAG_TSYNC, FLAG_WAIT_KILLABLE_RECV};
+    let known = [
+        ("SECCOMP_FILTER_FLAG_TSYNC", FLAG_TSYNC),
+        ("SECCOMP_FILTER_FLAG_SPEC_ALLOW", FLAG_SPEC_ALLOW),
+        ("SECCOMP_FILTER_FLAG_LOG", FLAG_LOG),
+        (
+            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+            FLAG_WAIT_KILLABLE_RECV,
+        ),
+    ];
+    let supported: Vec<&str> = known
+        .iter()
+        // WAIT_KILLABLE_RECV is only valid together with NEW_LISTENER.
+        .filter(|(_, f)| {
+            let with = if *f == FLAG_WAIT_KILLABLE_RECV {
+                *f | crate::seccomp::FLAG_NEW_LISTENER
+            } else {
+                *f
+            };
+            crate::sys::seccomp_flag_supported(with)
+        })
+        .map(|(n, _)| *n)
+        .collect();
+    json!({
+        "enabled": true,
+        "actions": ["SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+                    "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"],
+        "operators": ["SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
+                      "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"],
+        "archs": ["SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64", "SCMP_ARCH_MIPS64N32",
+                  "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PARISC",
+                  "SCMP_ARCH_PARISC64", "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64", "SCMP_ARCH_PPC64LE", "SCMP_ARCH_RISCV64",
+                  "SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_X32", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64"],
+        "knownFlags": known.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+        "supportedFlags": supported
     })
 }
 

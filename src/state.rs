@@ -21,6 +21,9 @@ const STATE_FILE: &str = "state.json";
 pub const FIFO_NAME: &str = "exec.fifo";
 /// A copy of the bundle's config.json, for exec and update.
 pub const CONFIG_FILE: &str = "config.json";
+/// Compiled seccomp programs, under --root (ids starting with ".rrun-" are
+/// reserved for rrun's own entries).
+pub const SECCOMP_CACHE: &str = ".rrun-seccomp";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -59,6 +62,9 @@ pub fn validate_id(id: &str) -> Result<()> {
     }
     if id == "." || id == ".." {
         return Err(invalid("must not be . or .."));
+    }
+    if id.starts_with(".rrun-") {
+        return Err(invalid("ids starting with .rrun- are reserved"));
     }
     if !id
         .bytes()

@@ -226,6 +226,33 @@ fn main() {
                 }
             }
         }
+        "syscall" => {
+            // probe syscall NR [ARG...]: raw syscall, prints "ok RET" or "errno N".
+            let nums: Vec<i64> = args.iter().skip(2).filter_map(|a| a.parse().ok()).collect();
+            let a = |i: usize| nums.get(i).copied().unwrap_or(0);
+            // SAFETY: the tests choose syscalls whose zero/small arguments are harmless.
+            let ret = unsafe { libc::syscall(a(0), a(1), a(2), a(3), a(4), a(5), a(6)) };
+            if ret < 0 {
+                println!(
+                    "errno {}",
+                    std::io::Error::last_os_error().raw_os_error().unwrap_or(0)
+                );
+                1
+            } else {
+                println!("ok {ret}");
+                0
+            }
+        }
+        "mkdir" => match std::fs::create_dir(args.get(2).cloned().unwrap_or_default()) {
+            Ok(()) => {
+                println!("ok");
+                0
+            }
+            Err(e) => {
+                println!("errno {}", e.raw_os_error().unwrap_or(0));
+                1
+            }
+        },
         "signal-self" => {
             let sig: i32 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(9);
             // SAFETY: raising a signal on ourselves.

@@ -59,6 +59,7 @@ pub fn create(g: &Globals, o: &CreateOptions, with_fifo: bool) -> Result<Created
         preserve_fds: o.preserve_fds,
         systemd_cgroup: g.systemd_cgroup,
         listen_fds: if with_fifo { 0 } else { listen_fds() },
+        seccomp_cache: Some(g.root.join(crate::state::SECCOMP_CACHE)),
     };
     crate::state::validate_id(&o.id)?;
     let plan = spec::plan(&spec, &ctx)?;

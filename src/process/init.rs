@@ -148,6 +148,10 @@ fn recipe(
     }
     if p.no_new_privileges {
         sys::set_no_new_privs().at(|| "set no_new_privs")?;
+    } else {
+        // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: load it
+        // before the capability drop.
+        load_seccomp(plan, &fds.sync)?;
     }
     finalize_credentials(plan)?;
     // As the container user: the working directory and the program (a
@@ -159,6 +163,23 @@ fn recipe(
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
         p.umask.unwrap_or(0o022),
     ));
+    if let Some(profile) = &p.apparmor_profile {
+        crate::lsm::apparmor_exec(&fds.proc, profile)
+            .at(|| format!("apply AppArmor profile {profile:?}"))?;
+    }
+    if let Some(label) = p
+        .selinux_label
+        .as_ref()
+        .filter(|_| crate::lsm::selinux_enabled())
+    {
+        crate::lsm::selinux_exec(&fds.proc, label)
+            .at(|| format!("apply SELinux label {label:?}"))?;
+    }
+    if p.no_new_privileges {
+        // As late as possible, so the profile needs to allow few of our
+        // syscalls (as runc: before Ready, which may carry the listener).
+        load_seccomp(plan, &fds.sync)?;
+    }
 
     sys::set_parent_death_signal(0).at(|| "clear parent death signal")?;
     fds.sync.send(&Msg::Ready).at(|| "sync Ready")?;
@@ -176,6 +197,18 @@ fn recipe(
     sys::close_range_cloexec(3 + plan.preserve_fds).at(|| "close inherited descriptors")?;
     let e = sys::execve(&exe, &argv, &env);
     die_after_start(&format!("exec {:?}: {}", p.args[0], crate::error::Cause(e)))
+}
+
+fn load_seccomp(plan: &ContainerPlan, sync: &SyncSocket) -> Result<(), StepError> {
+    let Some(sc) = &plan.seccomp else {
+        return Ok(());
+    };
+    let listener = sys::seccomp_set_filter(sc.flags, &sc.bpf).at(|| "load seccomp filter")?;
+    if let Some(fd) = listener {
+        sync.send_with_fd(&Msg::SeccompFd, Some(fd.as_fd()))
+            .at(|| "send the seccomp listener")?;
+    }
+    Ok(())
 }
 
 /// After the start handshake nobody listens on the sync socket: say it on

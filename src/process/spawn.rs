@@ -221,6 +221,14 @@ impl Driver<'_> {
         } else {
             None
         };
+        if let Some(listener) = plan.seccomp.as_ref().and_then(|s| s.listener.as_ref()) {
+            let (_, fd) = self.expect("SeccompFd")?;
+            let fd =
+                fd.ok_or_else(|| Error::Other("sync: SeccompFd without a descriptor".into()))?;
+            let state: serde_json::Value =
+                serde_json::from_str(&state_json(self.pid)).unwrap_or_default();
+            listener.send(fd.as_fd(), self.pid, state)?;
+        }
         self.expect("Ready")?;
         Ok(pty)
     }

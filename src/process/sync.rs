@@ -9,6 +9,7 @@
 //! |                     | Continue        | init placed in its cgroups, maps written|
 //! | MountsDone          | HooksDone(json) | when there are hooks around the mounts  |
 //! | Pty + fd            |                 | terminal: the pty master                |
+//! | SeccompFd + fd      |                 | SCMP_ACT_NOTIFY: the listener           |
 //! | Ready               |                 | setup finished; state is saved next     |
 //! |                     | Start           | `run` only: release (create: exec.fifo) |
 //! | Log(level, text)    |                 | anywhere                                |
@@ -43,6 +44,8 @@ pub enum Msg {
     Ready,
     /// `run`: state is saved, run the program (create waits on exec.fifo).
     Start,
+    /// The seccomp notification listener (with SCM_RIGHTS).
+    SeccompFd,
     Log(u8, String),
     Error(i32, String),
 }
@@ -61,6 +64,7 @@ impl Msg {
             Msg::Log(..) => 9,
             Msg::Error(..) => 10,
             Msg::Start => 11,
+            Msg::SeccompFd => 12,
         }
     }
 
@@ -78,6 +82,7 @@ impl Msg {
             Msg::Log(..) => "Log",
             Msg::Error(..) => "Error",
             Msg::Start => "Start",
+            Msg::SeccompFd => "SeccompFd",
         }
     }
 
@@ -115,6 +120,7 @@ impl Msg {
             9 => Msg::Log(*rest.first()?, text(rest.get(1..)?)),
             10 => Msg::Error(int(rest)?, text(rest.get(4..)?)),
             11 => Msg::Start,
+            12 => Msg::SeccompFd,
             _ => return None,
         })
     }

@@ -20,6 +20,7 @@ use crate::namespaces::{NamespacePlan, NsKind};
 use crate::process::plan::ProcessPlan;
 use crate::rootfs::dev::{self, DevicePlan};
 use crate::rootfs::options::{self, clean_container_path, MountKind, MountPlan};
+use crate::seccomp::SeccompPlan;
 use crate::userns::IdMaps;
 
 /// What the caller of create/run asked for beyond config.json.
@@ -33,6 +34,8 @@ pub struct PlanContext {
     pub systemd_cgroup: bool,
     /// LISTEN_FDS passed to rrun (socket activation), forwarded to the container.
     pub listen_fds: u32,
+    /// Where compiled seccomp programs are cached (None: no cache).
+    pub seccomp_cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +79,7 @@ pub struct ContainerPlan {
     pub no_new_keyring: bool,
     pub preserve_fds: u32,
     pub personality: Option<libc::c_ulong>,
+    pub seccomp: Option<SeccompPlan>,
 }
 
 impl ContainerPlan {
@@ -210,6 +214,12 @@ pub fn plan(spec: &Spec, ctx: &PlanContext) -> Result<ContainerPlan> {
     sysctls.sort();
 
     let time_offsets = lower_time_offsets(&linux)?;
+    let seccomp = linux
+        .seccomp()
+        .as_ref()
+        .map(|s| crate::seccomp::plan(s, ctx.seccomp_cache.as_deref()))
+        .transpose()?;
+    lsm_checks(&process)?;
     let personality = lower_personality(&linux)?;
 
     let plan = ContainerPlan {
@@ -249,6 +259,7 @@ pub fn plan(spec: &Spec, ctx: &PlanContext) -> Result<ContainerPlan> {
         no_new_keyring: ctx.no_new_keyring,
         preserve_fds: ctx.preserve_fds + ctx.listen_fds,
         personality,
+        seccomp,
     };
     Ok(plan)
 }
@@ -291,4 +302,23 @@ fn lower_personality(
         ));
     }
     Ok(Some(base))
+}
+
+/// AppArmor: a profile on a host without AppArmor is an error. SELinux: a
+/// label on a host without SELinux is ignored with a warning (as runc).
+fn lsm_checks(p: &ProcessPlan) -> std::result::Result<(), SpecError> {
+    if let Some(profile) = &p.apparmor_profile {
+        if !crate::lsm::apparmor_enabled() {
+            return Err(SpecError::invalid(
+                "process.apparmorProfile",
+                format!("profile {profile:?} requested but AppArmor is not enabled on this host"),
+            ));
+        }
+    }
+    if p.selinux_label.is_some() && !crate::lsm::selinux_enabled() {
+        crate::logging::warn(
+            "process.selinuxLabel is ignored: SELinux is not enabled on this host",
+        );
+    }
+    Ok(())
 }
