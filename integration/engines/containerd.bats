@@ -122,7 +122,7 @@ wait_ready() {
     ctr container delete c-del
     run ctr container ls -q
     assert_output_lacks c-del
-    run find /sys/fs/cgroup -path "*/$CTD_NS/c-del"
+    run cg_find -path "*/$CTD_NS/c-del"
     assert_eq "cgroups" "$output" ""
     run runtime_list "$CTD_RUNC_ROOT/$CTD_NS"
     assert_output_lacks c-del

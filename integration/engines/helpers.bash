@@ -20,7 +20,10 @@ note() { echo "# note: $*" >&3; }
 # The most telling line of $1: the first that looks like an error, else the first.
 first_error_line() {
     local line
-    line=$(grep -m1 -iE "error|fail|denied|not permitted|not found|no such|invalid|unable|cannot|can't|unknown|timed out|refused" <<<"$1" || true)
+    # An engine's report of the runtime's error first, then anything error-like.
+    line=$(grep -m1 -E "Error response from daemon|OCI runtime|^ctr: |^Error: " <<<"$1" || true)
+    [[ -n $line ]] ||
+        line=$(grep -m1 -iE "error|fail|denied|not permitted|not found|no such|invalid|unable|cannot|can't|unknown|timed out|refused" <<<"$1" || true)
     [[ -n $line ]] || line=$(head -n1 <<<"$1")
     printf '%s' "${line:0:400}"
 }
@@ -125,6 +128,10 @@ cg_leftovers() {
         find "$h/${1#/}" -mindepth 1 -type d 2>/dev/null
     done | sort -u
 }
+
+# cg_find FIND_ARGS... - cgroup directories anywhere (others' cgroups may come
+# and go while find walks: errors are not results).
+cg_find() { find /sys/fs/cgroup -type d "$@" 2>/dev/null || true; }
 
 # runtime_list ROOT - container ids the runtime has state for under ROOT.
 runtime_list() {
@@ -233,7 +240,7 @@ docker_start() {
     echo '{}' > "$DOCKER_DIR/daemon.json"
     # --add-runtime takes name=path in 20.10; the runtime is also the default so
     # that nothing can fall back to the host's runc unnoticed.
-    /usr/sbin/dockerd \
+    setsid /usr/sbin/dockerd \
         --config-file "$DOCKER_DIR/daemon.json" \
         --data-root "$DOCKER_DATA_ROOT" --exec-root "$DOCKER_EXEC_ROOT" \
         --host "unix://$DOCKER_SOCK" --pidfile "$DOCKER_PIDFILE" \
@@ -296,7 +303,7 @@ containerd_start() {
         echo "engines: could not make a private containerd config" >&2
         return 1
     }
-    containerd --config "$CTD_DIR/config.toml" > "$CTD_LOG" 2>&1 3>&- &
+    setsid containerd --config "$CTD_DIR/config.toml" > "$CTD_LOG" 2>&1 3>&- &
     echo $! > "$CTD_DIR/containerd.pid"
     if ! eng_wait_for 60 ctr_cli version; then
         echo "engines: containerd did not come up; its log:" >&2

@@ -79,7 +79,7 @@ teardown() {
     assert_output_has bye
     id=$(cat "$cidf")
     retry 50 0.1 sh -c '! "$@" container exists '"$id" _ "${PODMAN_BIN[@]}" || fail "container $id still exists"
-    run find /sys/fs/cgroup -name "*$id*"
+    run cg_find -name "*$id*"
     assert_eq "cgroups" "$output" ""
     run grep -F "$id" /proc/self/mountinfo
     assert_eq "mounts" "$output" ""

@@ -108,7 +108,8 @@ if [[ -z ${ENG_INNER:-} ]]; then
         elif ! rmdir "$d" 2>/dev/null; then
             left+=("cgroup not removable: $d")
         fi
-    done < <(find /sys/fs/cgroup -depth -mindepth 2 -type d -path "*/$ENG_ID*" 2>/dev/null)
+    done < <(find /sys/fs/cgroup -depth -mindepth 2 -type d \( -path "*/$ENG_ID" -o -path "*/$ENG_ID/*" \
+        -o -path "*/$ENG_ID-*" \) 2>/dev/null)
     # Loop devices over files of our (now gone) tmpfs.
     while read -r l; do
         [[ -n $l ]] || continue
@@ -133,7 +134,7 @@ if [[ -z ${ENG_INNER:-} ]]; then
             [[ -n $x ]] || continue
             case $what:$x in
                 # Engine paths: only this run could have made them.
-                cgroups:*"$ENG_ID"* | files:/etc/docker/* | files:/var/lib/docker | files:/var/lib/containerd | \
+                cgroups:*/"$ENG_ID" | cgroups:*/"$ENG_ID"/* | cgroups:*/"$ENG_ID"-* | files:/etc/docker/* | files:/var/lib/docker | files:/var/lib/containerd | \
                     files:/var/lib/containers | files:/var/lib/cni | files:/etc/cni | files:/run/docker* | \
                     files:/run/containerd | files:/run/libpod | files:/run/containers | files:/dev/shm/libpod* | \
                     mounts:*"$ENG_ID"*)
@@ -247,16 +248,29 @@ cleanup() {
     losetup -a 2>/dev/null | grep -F "$ENG_STATE/" | cut -d: -f1 | xargs -r -n1 losetup -d 2>/dev/null
     reap_strays "cleanup" || true
 }
+# bats and the daemons run in sessions of their own, so that a terminal's
+# Ctrl-C reaches this script only (bats ignores SIGINT, dockerd would die of
+# it): on a signal we stop the tests and clean up in order.
+interrupted=
+bats_pid=
+on_signal() {
+    interrupted=1
+    echo "engines: interrupted: stopping the tests and cleaning up" >&2
+    [[ -z $bats_pid ]] || kill -TERM -- "-$bats_pid" 2>/dev/null
+}
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap on_signal INT TERM
 
 # tap_report ENGINE - turn bats' TAP into one line per test; counts and the
 # first error line of each failed test go to $ENG_RESULTS.
 tap_report() {
-    awk -v eng="$1" -v counts="$ENG_RESULTS/$1.counts" -v failures="$ENG_RESULTS/failures" '
+    local awk_opts=()
+    # mawk (Debian's awk) reads a pipe in blocks: make it go line by line.
+    awk -W version 2>&1 | grep -q mawk && awk_opts=(-W interactive)
+    awk "${awk_opts[@]}" -v eng="$1" -v counts="$ENG_RESULTS/$1.counts" -v failures="$ENG_RESULTS/failures" '
         function flush_fail() {
             if (failing) {
-                if (first == "") first = (fallback != "") ? fallback : "(no message)"
+                if (first == "") first = (errline != "") ? errline : (fallback != "") ? fallback : "(no message)"
                 printf "  %-10s %s: %s\n", eng, name, first >> failures
             }
             failing = 0
@@ -272,7 +286,7 @@ tap_report() {
             if (match(line, / in [0-9]+ms$/)) { t = substr(line, RSTART + 4); line = substr(line, 1, RSTART - 1) }
             name = line; seen++
             if (bad) {
-                nfail++; failing = 1; fallback = ""; first = (reason ~ /^timeout/) ? "test " reason : ""
+                nfail++; failing = 1; fallback = ""; errline = ""; first = (reason ~ /^timeout/) ? "test " reason : ""
                 printf "%-10s FAIL  %s (%s)\n", eng, name, t
             } else if (reason ~ /^skip/) {
                 nskip++; sub(/^skip ?/, "", reason)
@@ -291,6 +305,9 @@ tap_report() {
                 if (first == "" && msg ~ /^FAIL: /) first = substr(msg, 7)
                 if (first == "" && msg ~ /failed due to timeout/) first = "timed out"
                 if (fallback == "" && msg ~ /^  `/) fallback = msg
+                # A command that failed outside `run`: its own error output.
+                if (errline == "" && msg !~ /^ *(\(in test file|\(from function|from function|in test file|`)/ &&
+                    msg ~ /Error response from daemon|OCI runtime|^ctr: |^Error: /) errline = msg
             } else print "             " $0
             fflush(); next
         }
@@ -326,9 +343,16 @@ for e in "${engines[@]}"; do
         filter=()
         [[ -z ${ENGINES_FILTER:-} ]] || filter=(--filter "$ENGINES_FILTER")
         tap=$ENG_STATE/tmp/$e.tap
-        BATS_TEST_TIMEOUT=${ENGINES_TEST_TIMEOUT:-120} bats --tap --timing "${filter[@]}" "$here/$e.bats" 2>&1 |
-            tee "$tap" | tap_report "$e"
-        [[ ${PIPESTATUS[0]} == 0 ]] || rc=1
+        : > "$tap"
+        BATS_TEST_TIMEOUT=${ENGINES_TEST_TIMEOUT:-120} setsid bats --tap --timing "${filter[@]}" "$here/$e.bats" \
+            > "$tap" 2>&1 < /dev/null &
+        bats_pid=$!
+        (trap '' INT TERM; tail -s 0.2 -n +1 -f --pid="$bats_pid" "$tap" | tap_report "$e") &
+        report_pid=$!
+        while kill -0 "$bats_pid" 2>/dev/null; do wait "$bats_pid"; done
+        wait "$bats_pid" || rc=1
+        bats_pid=
+        wait "$report_pid"
         [[ -z ${ENGINES_LOG_DIR:-} ]] || { mkdir -p "$ENGINES_LOG_DIR" && cp "$tap" "$ENGINES_LOG_DIR/"; }
     fi
     stop_ok=0
@@ -338,11 +362,15 @@ for e in "${engines[@]}"; do
     if ((stop_ok != 0)); then
         echo "$(printf '%-10s' "$e") FAIL  engine teardown (containers or processes left; see above)"
         printf '  %-10s engine teardown left something behind\n' "$e" >> "$ENG_RESULTS/failures"
+        [[ -f $ENG_RESULTS/$e.counts ]] || echo "0 0 0" > "$ENG_RESULTS/$e.counts"
         read -r a b c < "$ENG_RESULTS/$e.counts"
         echo "$a $((b + 1)) $c" > "$ENG_RESULTS/$e.counts"
         rc=1
     fi
+    [[ -f $ENG_RESULTS/$e.counts ]] || echo "0 1 0" > "$ENG_RESULTS/$e.counts"
     read -r a b c < "$ENG_RESULTS/$e.counts"
     echo "=== $e: $a passed, $b failed, $c skipped in $((SECONDS - t0))s"
+    [[ -z $interrupted ]] || break
 done
+[[ -z $interrupted ]] || exit 130
 exit $rc
