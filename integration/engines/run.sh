@@ -17,8 +17,8 @@
 #   ENGINES_TEST_TIMEOUT=SEC  per-test timeout (default 120)
 #
 # Isolation: everything runs in a private mount namespace in which /run,
-# /dev/shm and /etc/docker are fresh tmpfs mounts, so no engine state, socket,
-# runtime state root or lock file reaches the host's; cgroups, loop devices and
+# /dev/shm, /etc/docker and /var/lib/containers are fresh tmpfs mounts, so no
+# engine state, socket, runtime state root, cache or lock file reaches the host's; cgroups, loop devices and
 # processes, which a mount namespace does not hide, are cleaned up and checked.
 # Containers get no network (--network none / no CNI): only their loopback.
 set -uo pipefail
@@ -86,15 +86,24 @@ if [[ -z ${ENG_INNER:-} ]]; then
         for d in /run /etc /etc/docker /etc/containers /etc/cni /var/lib /var/tmp /dev/shm /root; do
             ls -A "$d" 2>/dev/null | sed "s#^#$d/#"
         done | sort > "$1/files"
+        # Engine paths: what is in them, and when it last changed.
+        find /etc/docker /etc/containers /etc/containerd /etc/cni /var/lib/docker /var/lib/containerd \
+            /var/lib/containers /var/lib/cni -maxdepth 4 -printf '%p %T@\n' 2>/dev/null | sort > "$1/engine-paths"
     }
     mkdir -p "$snap/before" "$snap/after"
     host_state "$snap/before"
-    made_etc_docker=
-    [[ -d /etc/docker ]] || { mkdir -p /etc/docker && made_etc_docker=1; }
+    # Mount points for the namespace's masks (dockerd writes /etc/docker/key.json,
+    # podman 4.3 its blob cache under /var/lib/containers/cache whatever its
+    # --root): made if missing, removed after.
+    masks=(/etc/docker /var/lib/containers)
+    made_dirs=()
+    for d in "${masks[@]}"; do
+        [[ -d $d ]] || { mkdir -p "$d" && made_dirs+=("$d"); }
+    done
 
     trap 'echo "engines: interrupted; cleaning up" >&2' INT TERM
     started=$SECONDS
-    ENG_INNER=1 unshare --mount --propagation private -- "$0" "$runtime" "${engines[@]}"
+    ENG_INNER=1 ENG_MASKS="${masks[*]}" unshare --mount --propagation private -- "$0" "$runtime" "${engines[@]}"
     rc=$?
     trap - INT TERM
 
@@ -125,11 +134,13 @@ if [[ -z ${ENG_INNER:-} ]]; then
         left+=("process $pid: ${args:0:200}")
         kill -KILL "$pid" 2>/dev/null || true
     done
-    [[ -z $made_etc_docker ]] || rmdir /etc/docker 2>/dev/null || left+=("/etc/docker is not empty")
+    for d in "${made_dirs[@]}"; do
+        rmdir "$d" 2>/dev/null || left+=("$d is not empty")
+    done
 
     host_state "$snap/after"
     warn=()
-    for what in mounts cgroups links loops files; do
+    for what in mounts cgroups links loops files engine-paths; do
         while read -r x; do
             [[ -n $x ]] || continue
             case $what:$x in
@@ -137,7 +148,7 @@ if [[ -z ${ENG_INNER:-} ]]; then
                 cgroups:*/"$ENG_ID" | cgroups:*/"$ENG_ID"/* | cgroups:*/"$ENG_ID"-* | files:/etc/docker/* | files:/var/lib/docker | files:/var/lib/containerd | \
                     files:/var/lib/containers | files:/var/lib/cni | files:/etc/cni | files:/run/docker* | \
                     files:/run/containerd | files:/run/libpod | files:/run/containers | files:/dev/shm/libpod* | \
-                    mounts:*"$ENG_ID"*)
+                    mounts:*"$ENG_ID"* | engine-paths:*)
                     left+=("$what: $x") ;;
                 *) warn+=("$what: $x") ;;
             esac
@@ -153,7 +164,8 @@ if [[ -z ${ENG_INNER:-} ]]; then
     done
     if ((${#warn[@]})); then
         echo "engines: new on the host during the run (not ours, maybe other activity):"
-        printf '  %s\n' "${warn[@]}"
+        printf '  %s\n' "${warn[@]:0:10}"
+        ((${#warn[@]} <= 10)) || echo "  ... and $((${#warn[@]} - 10)) more"
     fi
     if ((${#left[@]})); then
         echo "engines: LEFT BEHIND (removed now where possible):"
@@ -172,10 +184,11 @@ fi
 # ============================================================== inner: private mount namespace
 export ENG_STATE=/run/$ENG_ID
 # Fresh /run (engine sockets and state, the runtimes' default state roots),
-# /dev/shm (podman's lock segment) and /etc/docker (dockerd's key.json).
-mount -n -t tmpfs -o mode=0755 tmpfs /run &&
-    mount -n -t tmpfs -o mode=1777 tmpfs /dev/shm &&
-    mount -n -t tmpfs -o mode=0755 tmpfs /etc/docker || { echo "run.sh: cannot set up the mount namespace" >&2; exit 2; }
+# /dev/shm (podman's lock segment) and the masks (see the outer part).
+masks_ok=1
+mount -n -t tmpfs -o mode=0755 tmpfs /run && mount -n -t tmpfs -o mode=1777 tmpfs /dev/shm || masks_ok=
+for d in $ENG_MASKS; do mount -n -t tmpfs -o mode=0700 tmpfs "$d" || masks_ok=; done
+[[ -n $masks_ok ]] || { echo "run.sh: cannot set up the mount namespace" >&2; exit 2; }
 mkdir -p "$ENG_STATE"/{bin,tmp,home,image,helpers,docker-client}
 export HOME=$ENG_STATE/home TMPDIR=$ENG_STATE/tmp DOCKER_CONFIG=$ENG_STATE/docker-client
 export ENG_HELPERS=$ENG_STATE/helpers
