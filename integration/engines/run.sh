@@ -62,7 +62,7 @@ if [[ -z ${ENG_INNER:-} ]]; then
                 chmod 755 /usr/sbin/policy-rc.d
                 made_policy=1
             fi
-            apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+            apt-get update -qq && apt-get install -y -qq "${missing[@]}" > /dev/null
             apt_rc=$?
             [[ -z $made_policy ]] || rm -f /usr/sbin/policy-rc.d
             ((apt_rc == 0)) || { echo "run.sh: apt-get install failed" >&2; exit 2; }
