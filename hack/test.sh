@@ -12,13 +12,18 @@ root=$PWD
 [[ ${RRUN_SKIP_DEPS:-} == 1 ]] || hack/deps.sh
 [[ $(id -u) == 0 ]] || { echo "test.sh: the tests create real containers: run as root" >&2; exit 1; }
 
-suites=${RRUN_SUITES:-"lint unit integration"}
+suites=${RRUN_SUITES:-"lint unit integration v2"}
 has() { [[ " $suites " == *" $1 "* ]]; }
 
 hack/build.sh
 export RRUN_RUNTIME=$root/target/release/rrun
 export RRUN_TEST_ROOTFS=$root/target/test-bundle/rootfs
 RRUN=$RRUN_RUNTIME hack/mkbundle.sh target/test-bundle target/release/probe
+# Docker-shaped seccomp profiles for the tests (also read inside the v2 VM).
+mkdir -p target/seccomp
+hack/docker-like-seccomp.py > target/seccomp/docker-like.json
+for n in 437 439; do hack/docker-like-seccomp.py "$n" > "target/seccomp/docker-like-$n.json"; done
+export RRUN_SECCOMP_DIR=$root/target/seccomp
 
 before=$(mktemp -d /tmp/rrun-leftovers.XXXXXX)
 hack/leftovers.sh snapshot "$before"
@@ -41,6 +46,10 @@ if has integration; then
     step "integration tests (rrun)" cargo test --locked -p integration -- --test-threads=2
     step "differential tests (runc oracle)" env RRUN_RUNTIME=/usr/sbin/runc \
         cargo test --locked -p integration -- --test-threads=2
+fi
+
+if has v2; then
+    step "integration tests on pure cgroup v2 (VM)" hack/v2-tests.sh
 fi
 
 step "nothing left behind" hack/leftovers.sh check "$before"

@@ -54,6 +54,8 @@ ln -sf dash /usr/bin/sh
 mkdir -p /tmp/v2
 cp "$ws/target/release/rrun" /tmp/v2/rrun && cp -a "$ws/target/test-bundle/rootfs" /tmp/v2/rootfs || exit 125
 export RRUN_RUNTIME=/tmp/v2/rrun RRUN_TEST_ROOTFS=/tmp/v2/rootfs TMPDIR=/tmp
+# Seccomp test profiles, generated on the host (no python3 or kernel headers here).
+export RRUN_SECCOMP_DIR=$ws/target/seccomp
 echo "v2-tests: $(uname -r), /sys/fs/cgroup: $(grep ' /sys/fs/cgroup ' /proc/mounts | cut -d' ' -f3,4)"
 failed=0
 for b in $bins; do

@@ -76,7 +76,7 @@ impl NsKind {
         }
     }
 
-    fn from_spec(t: LinuxNamespaceType) -> NsKind {
+    pub fn from_spec(t: LinuxNamespaceType) -> NsKind {
         match t {
             LinuxNamespaceType::User => NsKind::User,
             LinuxNamespaceType::Ipc => NsKind::Ipc,

@@ -57,9 +57,16 @@ pub const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 /// Only sound while the calling process is single-threaded, which rrun is.
 pub fn clone3(flags: u64, want_pidfd: bool, cgroup_fd: Option<RawFd>) -> nix::Result<Forked> {
     let mut pidfd: libc::c_int = -1;
+    // With CLONE_PARENT the child inherits our exit signal; clone3 refuses
+    // an explicit one.
+    let exit_signal = if flags & libc::CLONE_PARENT as u64 != 0 {
+        0
+    } else {
+        libc::SIGCHLD as u64
+    };
     let mut args = CloneArgs {
         flags,
-        exit_signal: libc::SIGCHLD as u64,
+        exit_signal,
         ..Default::default()
     };
     if want_pidfd {

@@ -70,6 +70,64 @@ pub enum Command {
     Resume(IdArg),
     /// ps displays the processes running inside a container
     Ps(PsArgs),
+    /// execute new process inside the container
+    Exec(Box<ExecArgs>),
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// path to the process.json
+    #[arg(short = 'p', long)]
+    pub process: Option<PathBuf>,
+    /// allocate a pseudo-TTY
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// detach from the container's process
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// specify the file to write the process id to
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// add a capability to the bounding set for the process
+    #[arg(short = 'c', long = "cap")]
+    pub cap: Vec<String>,
+    /// set environment variables
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// UID (format: <uid>[:<gid>])
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// additional gids
+    #[arg(short = 'g', long = "additional-gids")]
+    pub additional_gids: Vec<u32>,
+    /// current working directory in the container
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: u32,
+    /// run the process in an (existing) sub-cgroup(s): [controller:]path
+    #[arg(long)]
+    pub cgroup: Vec<String>,
+    /// set the apparmor profile for the process
+    #[arg(long)]
+    pub apparmor: Option<String>,
+    /// set the asm process label for the process commonly used with selinux
+    #[arg(long = "process-label")]
+    pub process_label: Option<String>,
+    /// set the no new privileges value for the process
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+    /// allow exec in a paused container
+    #[arg(long = "ignore-paused")]
+    pub ignore_paused: bool,
+    pub id: String,
+    /// the command and its arguments
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -215,6 +273,7 @@ impl Cli {
             Some(Command::Pause(a)) => format!("pause {}", a.id),
             Some(Command::Resume(a)) => format!("resume {}", a.id),
             Some(Command::Ps(a)) => format!("ps {}", a.id),
+            Some(Command::Exec(a)) => format!("exec {}", a.id),
             Some(Command::List(_)) => "list".into(),
             Some(Command::Spec(_)) => "spec".into(),
             Some(Command::Features) => "features".into(),
@@ -281,5 +340,28 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
             out(s);
             0
         }),
+        Some(Command::Exec(a)) => container::exec::exec(
+            &g,
+            &container::exec::ExecOptions {
+                id: a.id.clone(),
+                process: a.process.clone(),
+                tty: a.tty,
+                detach: a.detach,
+                pid_file: a.pid_file.clone(),
+                console_socket: a.console_socket.clone(),
+                caps: a.cap.clone(),
+                env: a.env.clone(),
+                user: a.user.clone(),
+                additional_gids: a.additional_gids.clone(),
+                cwd: a.cwd.clone(),
+                preserve_fds: a.preserve_fds,
+                cgroup: a.cgroup.clone(),
+                apparmor: a.apparmor.clone(),
+                process_label: a.process_label.clone(),
+                no_new_privs: a.no_new_privs,
+                ignore_paused: a.ignore_paused,
+                args: a.command.clone(),
+            },
+        ),
     }
 }

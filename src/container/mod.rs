@@ -3,6 +3,8 @@
 
 pub mod create;
 pub mod delete;
+pub mod exec;
+pub mod foreground;
 pub mod kill;
 pub mod list;
 pub mod pause;

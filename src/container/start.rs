@@ -44,9 +44,35 @@ pub fn start(g: &Globals, id: &str) -> Result<()> {
         e => Error::sys(format!("open {}", fifo.display()), e),
     })?;
     nix::unistd::write(&fd, b"0").map_err(|e| Error::sys("write exec.fifo", e))?;
-    drop(fd);
     let _ = std::fs::remove_file(&fifo);
+    // poststart hooks run once the program runs: the init's read end of the
+    // fifo is close-on-exec, so our write end reports an error exactly when
+    // the init has executed the program (or died).
+    wait_until_closed(fd.as_fd(), st.pid);
     poststart(&st)
+}
+
+/// Wait until the other end of `fd` is closed, or process `pid` is gone.
+pub fn wait_until_closed(fd: std::os::fd::BorrowedFd<'_>, pid: i32) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let pidfd = sys::pidfd_open(pid).ok();
+    loop {
+        let mut fds = vec![PollFd::new(fd, PollFlags::empty())];
+        if let Some(p) = &pidfd {
+            fds.push(PollFd::new(p.as_fd(), PollFlags::POLLIN));
+        }
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(Errno::EINTR) => continue,
+            Err(_) => return,
+            Ok(_) => {}
+        }
+        if fds
+            .iter()
+            .any(|f| f.revents().is_some_and(|r| !r.is_empty()))
+        {
+            return;
+        }
+    }
 }
 
 /// Run poststart hooks; on failure kill the container and fail.

@@ -1,9 +1,10 @@
 //! The container's terminal: a pty from the container's own devpts, its
-//! peer bind-mounted on /dev/console and made the init's stdio and
-//! controlling terminal, the master sent to rrun over the sync socket (rrun
-//! passes it on to --console-socket, or proxies it for a foreground run).
+//! peer made the process's stdio and controlling terminal, the master sent
+//! to rrun over the sync socket (rrun passes it on to --console-socket, or
+//! proxies it for a foreground run). For the init, the peer is also
+//! bind-mounted on /dev/console.
 
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 
 use nix::fcntl::OFlag;
@@ -13,6 +14,7 @@ use crate::error::{AtStep, StepError};
 use crate::rootfs::{mount as m, resolve};
 use crate::sys;
 
+/// The init's terminal (after pivot_root, `root` is the container's /).
 pub fn setup(
     root: BorrowedFd<'_>,
     sync: &SyncSocket,
@@ -27,6 +29,31 @@ pub fn setup(
     sys::unlockpt(master.as_fd()).at(|| "unlock pty")?;
     // The peer by ioctl, not by a path a container could have replaced.
     let peer = sys::pty_peer(master.as_fd()).at(|| "open pty peer")?;
+    let console = resolve::ensure_target(root, Path::new("/dev/console"), true)
+        .at(|| "create /dev/console")?;
+    let tree =
+        m::clone_tree(peer.as_fd(), Path::new(""), false).at(|| "bind the pty on /dev/console")?;
+    m::attach(&tree, &console).at(|| "bind the pty on /dev/console")?;
+    install(master, peer, sync, size)
+}
+
+/// A terminal without /dev/console (exec).
+pub fn make_stdio(
+    master: OwnedFd,
+    sync: &SyncSocket,
+    size: Option<(u16, u16)>,
+) -> Result<(), StepError> {
+    sys::unlockpt(master.as_fd()).at(|| "unlock pty")?;
+    let peer = sys::pty_peer(master.as_fd()).at(|| "open pty peer")?;
+    install(master, peer, sync, size)
+}
+
+fn install(
+    master: OwnedFd,
+    peer: OwnedFd,
+    sync: &SyncSocket,
+    size: Option<(u16, u16)>,
+) -> Result<(), StepError> {
     if let Some((rows, cols)) = size {
         let ws = libc::winsize {
             ws_row: rows,
@@ -36,16 +63,10 @@ pub fn setup(
         };
         sys::set_winsize(peer.as_fd(), &ws).at(|| "set console size")?;
     }
-    let console = resolve::ensure_target(root, Path::new("/dev/console"), true)
-        .at(|| "create /dev/console")?;
-    let tree =
-        m::clone_tree(peer.as_fd(), Path::new(""), false).at(|| "bind the pty on /dev/console")?;
-    m::attach(&tree, &console).at(|| "bind the pty on /dev/console")?;
     sync.send_with_fd(&Msg::Pty, Some(master.as_fd()))
         .at(|| "send the pty master")?;
     nix::unistd::dup2_stdin(&peer).at(|| "make the pty stdin")?;
     nix::unistd::dup2_stdout(&peer).at(|| "make the pty stdout")?;
     nix::unistd::dup2_stderr(&peer).at(|| "make the pty stderr")?;
-    sys::set_controlling_tty(std::io::stdin().as_fd()).at(|| "set controlling terminal")?;
-    Ok(())
+    sys::set_controlling_tty(std::io::stdin().as_fd()).at(|| "set controlling terminal")
 }

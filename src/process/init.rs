@@ -4,18 +4,17 @@
 //! caller's stderr before it is released: errors go over the sync socket.
 
 use std::convert::Infallible;
-use std::ffi::{CString, OsStr};
+use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sched::{unshare, CloneFlags};
 use nix::unistd::{setresgid, setresuid, Gid, Uid};
 
+use super::finish;
 use super::sync::{Msg, SyncSocket};
-use crate::caps;
 use crate::error::{AtStep, StepError};
 use crate::hooks;
 use crate::namespaces::{self, NsKind};
@@ -69,7 +68,7 @@ fn recipe(
         enter_staged(plan, fds)?;
     }
     // The parent has put us into our cgroups and written our id maps.
-    wait_for(&fds.sync, "Continue")?;
+    finish::wait_for(&fds.sync, "Continue")?;
     if plan.namespaces.has(NsKind::User) {
         become_root_in_userns()?;
     }
@@ -101,7 +100,7 @@ fn recipe(
     // prestart and createRuntime hooks run in the parent now.
     let state_json = if plan.hooks_round_trip() {
         fds.sync.send(&Msg::MountsDone).at(|| "sync MountsDone")?;
-        match recv(&fds.sync)? {
+        match finish::recv(&fds.sync)? {
             Msg::HooksDone(json) => json,
             other => {
                 return Err(StepError::msg(format!(
@@ -151,34 +150,23 @@ fn recipe(
     } else {
         // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: load it
         // before the capability drop.
-        load_seccomp(plan, &fds.sync)?;
+        finish::load_seccomp(plan.seccomp.as_ref(), &fds.sync)?;
     }
-    finalize_credentials(plan)?;
+    finish::finalize_credentials(&plan.process)?;
     // As the container user: the working directory and the program (a
     // missing program is a create-time error, worded as runc's).
-    chdir_inside(&p.cwd)?;
-    let env = environment(plan)?;
-    let exe = find_executable(&p.args[0], p.env_var("PATH"))?;
-    let argv = cstrings(&p.args)?;
+    finish::chdir_inside(&p.cwd)?;
+    let env = finish::environment(&plan.process)?;
+    let exe = finish::find_executable(&p.args[0], p.env_var("PATH"))?;
+    let argv = finish::cstrings(&p.args)?;
     nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
         p.umask.unwrap_or(0o022),
     ));
-    if let Some(profile) = &p.apparmor_profile {
-        crate::lsm::apparmor_exec(&fds.proc, profile)
-            .at(|| format!("apply AppArmor profile {profile:?}"))?;
-    }
-    if let Some(label) = p
-        .selinux_label
-        .as_ref()
-        .filter(|_| crate::lsm::selinux_enabled())
-    {
-        crate::lsm::selinux_exec(&fds.proc, label)
-            .at(|| format!("apply SELinux label {label:?}"))?;
-    }
+    finish::apply_lsm(p, &fds.proc)?;
     if p.no_new_privileges {
         // As late as possible, so the profile needs to allow few of our
         // syscalls (as runc: before Ready, which may carry the listener).
-        load_seccomp(plan, &fds.sync)?;
+        finish::load_seccomp(plan.seccomp.as_ref(), &fds.sync)?;
     }
 
     sys::set_parent_death_signal(0).at(|| "clear parent death signal")?;
@@ -186,56 +174,17 @@ fn recipe(
     if let Some(fifo) = &fds.fifo {
         wait_start(fifo)?;
     } else {
-        wait_for(&fds.sync, "Start")?;
+        finish::wait_for(&fds.sync, "Start")?;
     }
     // startContainer hooks: in the container, after start, before the program.
     let started = state_json.replacen("\"status\":\"creating\"", "\"status\":\"created\"", 1);
     if let Err(e) = hooks::run_phase("startContainer", &plan.hooks.start_container, &started) {
-        die_after_start(&e);
+        finish::die_after_start(&e);
     }
     sys::reset_signals();
     sys::close_range_cloexec(3 + plan.preserve_fds).at(|| "close inherited descriptors")?;
     let e = sys::execve(&exe, &argv, &env);
-    die_after_start(&format!("exec {:?}: {}", p.args[0], crate::error::Cause(e)))
-}
-
-fn load_seccomp(plan: &ContainerPlan, sync: &SyncSocket) -> Result<(), StepError> {
-    let Some(sc) = &plan.seccomp else {
-        return Ok(());
-    };
-    let listener = sys::seccomp_set_filter(sc.flags, &sc.bpf).at(|| "load seccomp filter")?;
-    if let Some(fd) = listener {
-        sync.send_with_fd(&Msg::SeccompFd, Some(fd.as_fd()))
-            .at(|| "send the seccomp listener")?;
-    }
-    Ok(())
-}
-
-/// After the start handshake nobody listens on the sync socket: say it on
-/// the container's stderr, as the program would have.
-fn die_after_start(msg: &str) -> ! {
-    use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "rrun: {msg}");
-    sys::exit_now(127)
-}
-
-fn recv(sync: &SyncSocket) -> Result<Msg, StepError> {
-    match sync.recv().at(|| "sync receive")? {
-        Some((msg, _)) => Ok(msg),
-        None => Err(StepError::msg("sync: rrun went away")),
-    }
-}
-
-fn wait_for(sync: &SyncSocket, name: &str) -> Result<(), StepError> {
-    let msg = recv(sync)?;
-    if msg.name() == name {
-        Ok(())
-    } else {
-        Err(StepError::msg(format!(
-            "sync: expected {name}, got {}",
-            msg.name()
-        )))
-    }
+    finish::die_after_start(&format!("exec {:?}: {}", p.args[0], crate::error::Cause(e)))
 }
 
 /// Join namespaces by descriptor (user first, mount last), create the new
@@ -251,7 +200,7 @@ fn enter_staged(plan: &ContainerPlan, fds: &InitFds) -> Result<(), StepError> {
         fds.sync
             .send(&Msg::RequestIdMap)
             .at(|| "sync RequestIdMap")?;
-        wait_for(&fds.sync, "IdMapDone")?;
+        finish::wait_for(&fds.sync, "IdMapDone")?;
     }
     let rest = ns.new_flags_except(&[NsKind::User, NsKind::Cgroup]);
     unshare(rest).at(|| "unshare namespaces")?;
@@ -322,118 +271,6 @@ fn apply_process_attributes(plan: &ContainerPlan) -> Result<(), StepError> {
     Ok(())
 }
 
-/// Drop to the container's capabilities and ids.
-fn finalize_credentials(plan: &ContainerPlan) -> Result<(), StepError> {
-    let p = &plan.process;
-    let err = |(step, e): (String, Errno)| StepError::new(step, e);
-    p.caps.apply_bounding(caps::last_cap()).map_err(err)?;
-    sys::set_keepcaps(true).at(|| "keep capabilities across setuid")?;
-    let setgroups_denied =
-        std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
-    if !setgroups_denied {
-        let groups: Vec<Gid> = p
-            .additional_gids
-            .iter()
-            .map(|g| Gid::from_raw(*g))
-            .collect();
-        nix::unistd::setgroups(&groups).at(|| format!("setgroups {:?}", p.additional_gids))?;
-    }
-    let (uid, gid) = (Uid::from_raw(p.uid), Gid::from_raw(p.gid));
-    setresgid(gid, gid, gid).at(|| format!("setgid {}", p.gid))?;
-    setresuid(uid, uid, uid).at(|| format!("setuid {}", p.uid))?;
-    p.caps.apply_sets().map_err(err)?;
-    sys::set_keepcaps(false).at(|| "clear keep-capabilities")?;
-    Ok(())
-}
-
-/// chdir to the configured cwd and make sure it is inside the container
-/// (a cwd reached through a leaked host descriptor would show as
-/// "(unreachable)": CVE-2024-21626 class).
-fn chdir_inside(cwd: &Path) -> Result<(), StepError> {
-    nix::unistd::chdir(cwd).at(|| {
-        format!(
-            "chdir to cwd ({:?}) set in config.json",
-            cwd.display().to_string()
-        )
-    })?;
-    let here = nix::unistd::getcwd().at(|| "getcwd")?;
-    if !here.is_absolute() || here.as_os_str().as_bytes().starts_with(b"(unreachable)") {
-        return Err(StepError::msg(format!(
-            "cwd {} is outside the container",
-            cwd.display()
-        )));
-    }
-    Ok(())
-}
-
-/// The process environment, with HOME from /etc/passwd when not given.
-fn environment(plan: &ContainerPlan) -> Result<Vec<CString>, StepError> {
-    let p = &plan.process;
-    let mut env = p.env.clone();
-    if p.env_var("HOME").is_none() {
-        env.push(format!("HOME={}", home_of(p.uid)));
-    }
-    cstrings(&env)
-}
-
-fn home_of(uid: u32) -> String {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    passwd
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            (f.len() >= 6 && f[2].parse::<u32>().ok() == Some(uid)).then(|| f[5].to_string())
-        })
-        .next()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "/".to_string())
-}
-
-fn cstrings(list: &[String]) -> Result<Vec<CString>, StepError> {
-    list.iter()
-        .map(|s| {
-            CString::new(s.as_bytes())
-                .map_err(|_| StepError::msg(format!("{s:?} contains a NUL byte")))
-        })
-        .collect()
-}
-
-/// Find the program as Go's exec.LookPath does, with runc's error words
-/// (Docker maps "executable file not found" and "no such file or
-/// directory" to 127, "permission denied" to 126).
-pub fn find_executable(name: &str, path_env: Option<&str>) -> Result<CString, StepError> {
-    let quoted = format!("{name:?}");
-    let check = |candidate: &Path| -> Result<CString, Errno> {
-        let c = CString::new(candidate.as_os_str().as_bytes()).map_err(|_| Errno::EINVAL)?;
-        let meta = std::fs::metadata(candidate)
-            .map_err(|e| e.raw_os_error().map_or(Errno::EIO, Errno::from_raw))?;
-        if meta.is_dir() {
-            return Err(Errno::EACCES);
-        }
-        sys::can_execute(&c)?;
-        Ok(c)
-    };
-    if name.contains('/') {
-        return check(Path::new(name)).map_err(|e| match e {
-            Errno::ENOENT | Errno::ENOTDIR => StepError::msg(format!(
-                "exec: {quoted}: stat {name}: {}",
-                crate::error::Cause(e)
-            )),
-            e => StepError::msg(format!("exec: {quoted}: {}", crate::error::Cause(e))),
-        });
-    }
-    for dir in path_env.unwrap_or("").split(':') {
-        let dir = if dir.is_empty() { "." } else { dir };
-        let candidate: PathBuf = Path::new(dir).join(OsStr::new(name));
-        if let Ok(c) = check(&candidate) {
-            return Ok(c);
-        }
-    }
-    Err(StepError::msg(format!(
-        "exec: {quoted}: executable file not found in $PATH"
-    )))
-}
-
 /// Block until `start` writes to exec.fifo. Our read end was opened
 /// non-blocking before any writer existed, so poll reports nothing (not even
 /// a hang-up) until a writer comes.
@@ -449,29 +286,7 @@ fn wait_start(fifo: &OwnedFd) -> Result<(), StepError> {
     let mut byte = [0u8; 1];
     match nix::unistd::read(fifo, &mut byte) {
         Ok(1) => Ok(()),
-        Ok(_) => die_after_start("start: exec.fifo closed without a start byte"),
+        Ok(_) => finish::die_after_start("start: exec.fifo closed without a start byte"),
         Err(e) => Err(StepError::new("read exec.fifo", e)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lookpath_wording_matches_runc() {
-        let e = find_executable("definitely-not-here", Some("/bin:/usr/bin")).expect_err("missing");
-        assert_eq!(
-            e.step,
-            "exec: \"definitely-not-here\": executable file not found in $PATH"
-        );
-        let e = find_executable("/nope/x", None).expect_err("missing");
-        assert_eq!(
-            e.step,
-            "exec: \"/nope/x\": stat /nope/x: no such file or directory"
-        );
-        let e = find_executable("/etc/passwd", None).expect_err("not executable");
-        assert_eq!(e.step, "exec: \"/etc/passwd\": permission denied");
-        assert!(find_executable("sh", Some("/nope:/bin")).is_ok());
     }
 }

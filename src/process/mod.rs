@@ -3,6 +3,8 @@
 //! its terminal.
 
 pub mod console;
+pub mod exec;
+pub mod finish;
 pub mod init;
 pub mod plan;
 pub mod spawn;

@@ -3,7 +3,7 @@
 //! through the expected list of sync messages. Any failure kills and reaps
 //! what was started; the caller removes the cgroup and the state dir.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
@@ -14,11 +14,14 @@ use super::init::{self, InitFds};
 use super::sync::{self, Msg, SyncSocket};
 use crate::error::{Error, Result, StepError, SysContext};
 use crate::hooks;
+use crate::hooks::HooksPlan;
 use crate::logging;
 use crate::namespaces::{self, NsKind};
 use crate::proc_files::ProcRoot;
+use crate::seccomp::notify::Listener;
 use crate::spec::ContainerPlan;
 use crate::sys;
+use crate::userns::IdMaps;
 
 /// A started (not yet released) init.
 pub struct Spawned {
@@ -62,6 +65,93 @@ fn describe_exit(pid: i32) -> String {
     }
 }
 
+/// What the parent expects from a child it starts, from the plan.
+pub struct Expect<'a> {
+    /// Staged spawn: the child reports the pid of the process it forks.
+    pub staged: bool,
+    /// A new user namespace whose maps the parent writes.
+    pub id_maps: Option<&'a IdMaps>,
+    /// The child asks for its maps (staged spawn with a new user namespace).
+    pub maps_on_request: bool,
+    /// Put the child into its cgroups (None when clone3 already did).
+    pub place: Option<&'a dyn Fn(i32) -> Result<()>>,
+    /// Hooks around the mounts (prestart, createRuntime in the parent).
+    pub hooks: Option<&'a HooksPlan>,
+    pub terminal: bool,
+    pub listener: Option<&'a Listener>,
+}
+
+/// How to clone.
+pub struct CloneOpts {
+    pub flags: u64,
+    pub cgroup_fd: Option<RawFd>,
+    /// Descriptors the child keeps must sit at or above this number
+    /// (3 + --preserve-fds), so that they never shadow a preserved one.
+    pub min_fd: i32,
+}
+
+/// Move a descriptor to at least `min` (close-on-exec).
+pub fn above(fd: OwnedFd, min: i32) -> Result<OwnedFd> {
+    if fd.as_raw_fd() >= min {
+        Ok(fd)
+    } else {
+        sys::dup_above(fd.as_fd(), min).step(|| "move a descriptor above --preserve-fds")
+    }
+}
+
+/// clone3, run `child` in the child (it ends in execve or _exit), and drive the child
+/// through `expect` in the parent. On failure the child is killed and reaped.
+pub fn clone_and_drive<F>(
+    opts: CloneOpts,
+    child: F,
+    expect: &Expect<'_>,
+    proc: &ProcRoot,
+    state_json: &dyn Fn(i32) -> String,
+) -> Result<Spawned>
+where
+    F: FnOnce(SyncSocket),
+{
+    let (parent_sock, child_sock) = sync::pair().step(|| "create sync socket")?;
+    let child_sock = SyncSocket::from_fd(above(child_sock.into_fd(), opts.min_fd)?);
+    match sys::clone3(opts.flags, true, opts.cgroup_fd).step(|| "clone the container process")? {
+        sys::Forked::Child => {
+            drop(parent_sock);
+            // The child function ends in execve or _exit; never come back.
+            child(child_sock);
+            sys::exit_now(1)
+        }
+        sys::Forked::Parent { pid, pidfd } => {
+            drop(child_sock);
+            drop(child);
+            let pidfd = match pidfd {
+                Some(fd) => fd,
+                None => {
+                    kill_and_reap(pid, None);
+                    return Err(Error::Other("clone3 gave no pidfd".into()));
+                }
+            };
+            let mut driver = Driver {
+                sync: parent_sock,
+                proc,
+                pid,
+                pidfd,
+            };
+            match driver.drive(expect, state_json) {
+                Ok(pty) => Ok(Spawned {
+                    pid: driver.pid,
+                    pidfd: driver.pidfd,
+                    pty,
+                    sync: driver.sync,
+                }),
+                Err(e) => {
+                    kill_and_reap(driver.pid, Some(&driver.pidfd));
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
 /// Clone the init for `plan` and drive it to Ready. `fifo` is the read end of
 /// exec.fifo (None for `run`); `state_json(pid)` is the state for hooks.
 pub fn spawn(
@@ -70,22 +160,13 @@ pub fn spawn(
     state_json: &dyn Fn(i32) -> String,
 ) -> Result<Spawned> {
     let min_fd = 3 + plan.preserve_fds as i32;
-    let above = |fd: OwnedFd| -> Result<OwnedFd> {
-        if fd.as_raw_fd() >= min_fd {
-            Ok(fd)
-        } else {
-            sys::dup_above(fd.as_fd(), min_fd).step(|| "move a descriptor above --preserve-fds")
-        }
-    };
     let proc = ProcRoot::open().step(|| "open /proc (must be procfs)")?;
-    let proc = ProcRoot::try_clone(&proc).step(|| "dup /proc")?;
+    let child_proc = ProcRoot::try_clone(&proc).step(|| "dup /proc")?;
     let joins = namespaces::open_joins(&plan.namespaces)?
         .into_iter()
-        .map(|(k, fd)| Ok((k, above(fd)?)))
+        .map(|(k, fd)| Ok((k, above(fd, min_fd)?)))
         .collect::<Result<Vec<_>>>()?;
-    let (parent_sock, child_sock) = sync::pair().step(|| "create sync socket")?;
-    let child_sock = SyncSocket::from_fd(above(child_sock.into_fd())?);
-    let fifo = fifo.map(above).transpose()?;
+    let fifo = fifo.map(|f| above(f, min_fd)).transpose()?;
 
     // On pure cgroup v2 the init is born in its cgroup (CLONE_INTO_CGROUP),
     // so its cgroup namespace can be created by the same clone.
@@ -107,121 +188,93 @@ pub fn spawn(
         let skip: &[NsKind] = if into_cgroup { &[] } else { &[NsKind::Cgroup] };
         plan.namespaces.new_flags_except(skip).bits() as u64
     };
-    let cg_raw = cgroup_fd
-        .as_ref()
-        .filter(|_| into_cgroup)
-        .map(|f| f.as_raw_fd());
-
-    match sys::clone3(flags, true, cg_raw).step(|| "clone the container init")? {
-        sys::Forked::Child => {
-            drop(parent_sock);
-            let fds = InitFds {
-                sync: child_sock,
-                fifo,
-                proc,
-                joins,
-            };
-            let cgroupns_done = into_cgroup && plan.namespaces.creates(NsKind::Cgroup);
-            init::child_main(plan, fds, cgroupns_done)
-        }
-        sys::Forked::Parent { pid, pidfd } => {
-            drop(child_sock);
-            drop(joins);
-            let pidfd = match pidfd {
-                Some(fd) => fd,
-                None => {
-                    kill_and_reap(pid, None);
-                    return Err(Error::Other("clone3 gave no pidfd".into()));
-                }
-            };
-            let mut driver = Driver {
-                plan,
-                sync: parent_sock,
-                proc: &proc,
-                pid,
-                pidfd,
-                intermediate: None,
-            };
-            match driver.drive(!into_cgroup, state_json) {
-                Ok(pty) => Ok(Spawned {
-                    pid: driver.pid,
-                    pidfd: driver.pidfd,
-                    pty,
-                    sync: driver.sync,
-                }),
-                Err(e) => {
-                    kill_and_reap(driver.pid, Some(&driver.pidfd));
-                    if let Some(p) = driver.intermediate {
-                        kill_and_reap(p, None);
-                    }
-                    Err(e)
-                }
-            }
-        }
-    }
+    let opts = CloneOpts {
+        flags,
+        cgroup_fd: cgroup_fd
+            .as_ref()
+            .filter(|_| into_cgroup)
+            .map(|f| f.as_raw_fd()),
+        min_fd,
+    };
+    let place = |pid: i32| -> Result<()> { Ok(plan.cgroup.place(pid)?) };
+    let expect = Expect {
+        staged: plan.staged(),
+        id_maps: plan.id_maps.as_ref(),
+        maps_on_request: plan.staged() && plan.namespaces.creates(NsKind::User),
+        place: (!into_cgroup).then_some(&place as &dyn Fn(i32) -> Result<()>),
+        hooks: plan.hooks_round_trip().then_some(&plan.hooks),
+        terminal: plan.process.terminal,
+        listener: plan.seccomp.as_ref().and_then(|s| s.listener.as_ref()),
+    };
+    let cgroupns_done = into_cgroup && plan.namespaces.creates(NsKind::Cgroup);
+    let child = move |sync: SyncSocket| {
+        let fds = InitFds {
+            sync,
+            fifo,
+            proc: child_proc,
+            joins,
+        };
+        init::child_main(plan, fds, cgroupns_done)
+    };
+    clone_and_drive(opts, child, &expect, &proc, state_json)
 }
 
 struct Driver<'a> {
-    plan: &'a ContainerPlan,
     sync: SyncSocket,
     proc: &'a ProcRoot,
-    /// The init (after a staged spawn, the forked one).
+    /// The child (after a staged spawn, the process it forked).
     pid: i32,
     pidfd: OwnedFd,
-    /// The first child of a staged spawn, until it is reaped.
-    intermediate: Option<i32>,
 }
 
 impl Driver<'_> {
     /// Walk the protocol; returns the pty master if there is a terminal.
     fn drive(
         &mut self,
-        place: bool,
+        ex: &Expect<'_>,
         state_json: &dyn Fn(i32) -> String,
     ) -> Result<Option<OwnedFd>> {
-        let plan = self.plan;
-        if plan.staged() {
-            if plan.namespaces.creates(NsKind::User) {
-                self.expect("RequestIdMap")?;
-                self.write_maps()?;
-                self.send(Msg::IdMapDone)?;
-            }
+        if ex.maps_on_request {
+            self.expect("RequestIdMap")?;
+            self.write_maps(ex)?;
+            self.send(Msg::IdMapDone)?;
+        } else if ex.id_maps.is_some() {
+            self.write_maps(ex)?;
+        }
+        if ex.staged {
             let (msg, _) = self.expect("InitPid")?;
-            if let Msg::InitPid(init) = msg {
-                if init != self.pid {
-                    // The first child forked the init and exits: reap it.
-                    self.intermediate = Some(self.pid);
+            if let Msg::InitPid(child) = msg {
+                if child != self.pid {
+                    // The first child forked the real one and exits: reap it.
                     let status = describe_exit(self.pid);
-                    self.intermediate = None;
                     if status != "exit status 0" {
-                        return Err(Error::Other(format!("init setup process failed: {status}")));
+                        kill_and_reap(child, None);
+                        return Err(Error::Other(format!("setup process failed: {status}")));
                     }
-                    self.pid = init;
-                    self.pidfd = sys::pidfd_open(init).step(|| "pidfd of the init")?;
+                    self.pid = child;
+                    self.pidfd =
+                        sys::pidfd_open(child).step(|| "pidfd of the container process")?;
                 }
             }
-        } else if plan.id_maps.is_some() {
-            self.write_maps()?;
         }
-        if place {
-            plan.cgroup.place(self.pid)?;
+        if let Some(place) = ex.place {
+            place(self.pid)?;
         }
         self.send(Msg::Continue)?;
-        if plan.hooks_round_trip() {
+        if let Some(h) = ex.hooks {
             self.expect("MountsDone")?;
             let json = state_json(self.pid);
-            hooks::run_phase("prestart", &plan.hooks.prestart, &json).map_err(Error::Hook)?;
-            hooks::run_phase("createRuntime", &plan.hooks.create_runtime, &json)
-                .map_err(Error::Hook)?;
+            hooks::run_phase("prestart", &h.prestart, &json).map_err(Error::Hook)?;
+            hooks::run_phase("createRuntime", &h.create_runtime, &json).map_err(Error::Hook)?;
             self.send(Msg::HooksDone(json))?;
         }
-        let pty = if plan.process.terminal {
+        let pty = if ex.terminal {
             let (_, fd) = self.expect("Pty")?;
             Some(fd.ok_or_else(|| Error::Other("sync: Pty message without a descriptor".into()))?)
         } else {
             None
         };
-        if let Some(listener) = plan.seccomp.as_ref().and_then(|s| s.listener.as_ref()) {
+        if let Some(listener) = ex.listener {
             let (_, fd) = self.expect("SeccompFd")?;
             let fd =
                 fd.ok_or_else(|| Error::Other("sync: SeccompFd without a descriptor".into()))?;
@@ -233,8 +286,8 @@ impl Driver<'_> {
         Ok(pty)
     }
 
-    fn write_maps(&self) -> Result<()> {
-        match &self.plan.id_maps {
+    fn write_maps(&self, ex: &Expect<'_>) -> Result<()> {
+        match ex.id_maps {
             Some(maps) => maps.write(self.proc, self.pid),
             None => Ok(()),
         }

@@ -284,7 +284,7 @@ fn lower_time_offsets(
     Ok(out)
 }
 
-fn lower_personality(
+pub fn lower_personality(
     linux: &oci_spec::runtime::Linux,
 ) -> std::result::Result<Option<libc::c_ulong>, SpecError> {
     use oci_spec::runtime::LinuxPersonalityDomain as D;
