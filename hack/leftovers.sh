@@ -11,9 +11,12 @@ cgroups() { find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | sort; }
 states()  { find /run/rrun /run/rrun-it -mindepth 2 -maxdepth 2 2>/dev/null | sort; }
 links()   { ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sort; }
 procs()   { ps -eo comm= | grep -c '^rrun$' || true; }
+# Controllers rrun may enable in a cgroup2 root (hugetlb on hybrid hosts).
+subtree() { cat /sys/fs/cgroup/unified/cgroup.subtree_control 2>/dev/null || true; }
 
 take() {
     mounts > "$1/mounts"; cgroups > "$1/cgroups"; states > "$1/states"; links > "$1/links"; procs > "$1/procs"
+    subtree > "$1/subtree"
 }
 
 case $mode in
@@ -31,6 +34,11 @@ case $mode in
         if (( $(cat "$now/procs") > $(cat "$dir/procs") )); then
             echo "left behind: $(( $(cat "$now/procs") - $(cat "$dir/procs") )) rrun processes"; bad=1
         fi
+        # Put back the cgroup2 root's controllers as they were (enabling one is
+        # how a hugetlb limit works on a hybrid host; it is not a leftover).
+        for c in $(cat "$now/subtree"); do
+            grep -qw "$c" "$dir/subtree" || echo "-$c" > /sys/fs/cgroup/unified/cgroup.subtree_control 2>/dev/null || true
+        done
         rm -rf "$now"
         if [[ $bad == 0 ]]; then
             find /run/rrun-it -mindepth 1 -maxdepth 1 -type d -empty -delete 2>/dev/null || true

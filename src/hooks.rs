@@ -89,6 +89,16 @@ pub fn run_phase(phase: &str, hooks: &[HookPlan], state_json: &str) -> Result<()
     Ok(())
 }
 
+/// Run every hook of a phase whose failures are only warnings (poststop):
+/// each failure is logged and the next hook still runs.
+pub fn run_phase_warn(phase: &str, hooks: &[HookPlan], state_json: &str) {
+    for (i, h) in hooks.iter().enumerate() {
+        if let Err(e) = run_one(h, state_json) {
+            crate::logging::warn(&format!("error running {phase} hook #{i}: {e}"));
+        }
+    }
+}
+
 fn run_one(h: &HookPlan, state_json: &str) -> Result<(), String> {
     let mut cmd = Command::new(&h.path);
     if let Some((first, rest)) = h.args.split_first() {

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod container;
 pub mod error;
 pub mod features;
+pub mod handshake;
 pub mod hooks;
 pub mod logging;
 pub mod lsm;

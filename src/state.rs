@@ -18,7 +18,6 @@ use crate::hooks::HookPlan;
 
 pub const DEFAULT_ROOT: &str = "/run/rrun";
 const STATE_FILE: &str = "state.json";
-pub const FIFO_NAME: &str = "exec.fifo";
 /// A copy of the bundle's config.json, for exec and update.
 pub const CONFIG_FILE: &str = "config.json";
 /// Compiled seccomp programs, under --root (ids starting with ".rrun-" are
@@ -231,8 +230,8 @@ impl StateDir {
         })
     }
 
-    pub fn fifo(&self) -> PathBuf {
-        self.dir.join(FIFO_NAME)
+    pub fn start_socket(&self) -> PathBuf {
+        self.dir.join(crate::handshake::SOCKET_NAME)
     }
 
     pub fn load(&self) -> Result<State> {
@@ -284,7 +283,7 @@ pub fn status_of(dir: &Path, state: &State) -> Status {
     if !state.init_alive() {
         return Status::Stopped;
     }
-    if dir.join(FIFO_NAME).exists() {
+    if dir.join(crate::handshake::SOCKET_NAME).exists() {
         return Status::Created;
     }
     if state.cgroup.is_frozen() {

@@ -46,17 +46,15 @@ impl ResourcesPlan {
         }
         if let Some(p) = r.pids() {
             let limit = p.limit();
-            // runc: a positive value is the limit, a negative one means "max",
-            // 0 leaves the limit alone.
-            if limit != 0 {
-                let v = if limit > 0 {
-                    limit.to_string()
-                } else {
-                    "max".into()
-                };
-                plan.v1.push(w("pids", "pids.max", &v));
-                plan.v2.push(w("", "pids.max", &v));
-            }
+            // runtime-spec 1.3: a negative value means "max"; 0 is a real
+            // limit of 0 (runc before 1.3 left it alone).
+            let v = if limit >= 0 {
+                limit.to_string()
+            } else {
+                "max".into()
+            };
+            plan.v1.push(w("pids", "pids.max", &v));
+            plan.v2.push(w("", "pids.max", &v));
         }
         if let Some(b) = r.block_io() {
             block_io(b, &mut plan);
@@ -298,7 +296,8 @@ pub fn check_cpu_list(field: &str, list: &str) -> Result<(), CgroupError> {
 }
 
 fn block_io(b: &LinuxBlockIo, plan: &mut ResourcesPlan) {
-    if let Some(weight) = b.weight() {
+    // A weight of 0 means "not set" (Docker always sends one), as in runc.
+    if let Some(weight) = b.weight().filter(|w| *w != 0) {
         plan.v1.push(w("blkio", "blkio.weight", weight));
         plan.v2.push(w(
             "",
@@ -306,7 +305,7 @@ fn block_io(b: &LinuxBlockIo, plan: &mut ResourcesPlan) {
             format!("default {}", blkio_to_io_weight(weight)),
         ));
     }
-    if let Some(lw) = b.leaf_weight() {
+    if let Some(lw) = b.leaf_weight().filter(|w| *w != 0) {
         plan.v1.push(w("blkio", "blkio.leaf_weight", lw));
     }
     for d in b.weight_device().iter().flatten() {
@@ -406,11 +405,18 @@ mod tests {
     }
 
     #[test]
-    fn pids_negative_is_max_and_zero_is_unset() {
+    fn pids_negative_is_max_and_zero_is_zero() {
         let p = ResourcesPlan::lower(&res(r#"{"pids":{"limit":-1}}"#), false).expect("lowers");
         assert_eq!(p.v1, vec![w("pids", "pids.max", "max")]);
         let p = ResourcesPlan::lower(&res(r#"{"pids":{"limit":0}}"#), false).expect("lowers");
-        assert!(p.v1.is_empty());
+        assert_eq!(p.v1, vec![w("pids", "pids.max", "0")]);
+    }
+
+    #[test]
+    fn zero_blkio_weight_is_not_written() {
+        let r = res(r#"{"blockIO":{"weight":0,"leafWeight":0}}"#);
+        let p = ResourcesPlan::lower(&r, false).expect("lowers");
+        assert!(p.v1.is_empty() && p.v2.is_empty());
     }
 
     #[test]

@@ -2,11 +2,8 @@
 //! state dir and cgroup, spawn the init and drive it to Ready, save state and
 //! the pid file. Anything that fails removes everything made so far.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-
-use nix::fcntl::OFlag;
-use nix::sys::stat::Mode;
 
 use super::Globals;
 use crate::error::{Error, Result, SysContext};
@@ -47,8 +44,9 @@ fn listen_fds() -> u32 {
         .unwrap_or(0)
 }
 
-/// Create a container. `with_fifo` false is `run`: it is released by message.
-pub fn create(g: &Globals, o: &CreateOptions, with_fifo: bool) -> Result<Created> {
+/// Create a container. `detached_start` false is `run`: it is released by
+/// message instead of through exec.sock.
+pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Created> {
     let bundle = absolute(&o.bundle)?;
     let spec = spec::load_config(&bundle)?;
     let ctx = PlanContext {
@@ -58,7 +56,7 @@ pub fn create(g: &Globals, o: &CreateOptions, with_fifo: bool) -> Result<Created
         no_new_keyring: o.no_new_keyring,
         preserve_fds: o.preserve_fds,
         systemd_cgroup: g.systemd_cgroup,
-        listen_fds: if with_fifo { 0 } else { listen_fds() },
+        listen_fds: if detached_start { 0 } else { listen_fds() },
         seccomp_cache: Some(g.root.join(crate::state::SECCOMP_CACHE)),
     };
     crate::state::validate_id(&o.id)?;
@@ -78,6 +76,7 @@ pub fn create(g: &Globals, o: &CreateOptions, with_fifo: bool) -> Result<Created
         dir: Some(dir.dir.clone()),
         cgroup: None,
         init: None,
+        poststop: None,
     };
     std::fs::copy(
         bundle.join("config.json"),
@@ -87,8 +86,8 @@ pub fn create(g: &Globals, o: &CreateOptions, with_fifo: bool) -> Result<Created
     plan.cgroup.create()?;
     undo.cgroup = Some(plan.cgroup.clone());
     plan.cgroup.apply(&plan.resources)?;
-    let fifo = if with_fifo {
-        Some(make_fifo(&dir.fifo())?)
+    let start_socket = if detached_start {
+        Some(crate::handshake::listen(&dir.dir)?)
     } else {
         None
     };
@@ -113,7 +112,9 @@ pub fn create(g: &Globals, o: &CreateOptions, with_fifo: bool) -> Result<Created
         s.pid = pid;
         serde_json::to_string(&s.oci(Status::Creating)).unwrap_or_default()
     };
-    let init = spawn::spawn(&plan, fifo, &hook_state)?;
+    // A create that fails from here on has run hooks: poststop runs too.
+    undo.poststop = Some((plan.hooks.poststop.clone(), hook_state(0)));
+    let init = spawn::spawn(&plan, start_socket, &hook_state)?;
     undo.init = Some(init.pid);
     if let (Some(pty), Some(sock)) = (&init.pty, &o.console_socket) {
         tty::send_to_console_socket(sock, pty.as_fd())?;
@@ -139,6 +140,8 @@ struct Undo {
     dir: Option<PathBuf>,
     cgroup: Option<crate::cgroups::Cgroup>,
     init: Option<i32>,
+    /// poststop hooks and the state they get (lifecycle steps 12 and 13).
+    poststop: Option<(Vec<crate::hooks::HookPlan>, String)>,
 }
 
 impl Undo {
@@ -146,6 +149,7 @@ impl Undo {
         self.dir = None;
         self.cgroup = None;
         self.init = None;
+        self.poststop = None;
     }
 }
 
@@ -159,23 +163,14 @@ impl Drop for Undo {
                 logging::warn(&format!("cleanup: {e}"));
             }
         }
+        if let Some((hooks, state)) = self.poststop.take() {
+            let state = state.replacen("\"status\":\"creating\"", "\"status\":\"stopped\"", 1);
+            crate::hooks::run_phase_warn("poststop", &hooks, &state);
+        }
         if let Some(dir) = self.dir.take() {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
-}
-
-/// exec.fifo, opened for reading (non-blocking) before the clone so the init
-/// inherits an open read end from its first instant.
-fn make_fifo(path: &Path) -> Result<OwnedFd> {
-    nix::unistd::mkfifo(path, Mode::from_bits_truncate(0o622))
-        .step(|| format!("mkfifo {}", path.display()))?;
-    nix::fcntl::open(
-        path,
-        OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .step(|| format!("open {}", path.display()))
 }
 
 /// The pid file, written atomically as runc does (tmp file + rename).

@@ -12,7 +12,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use super::{load, Globals};
 use crate::error::{Error, Result};
 use crate::state::{State, StateDir, Status};
-use crate::{hooks, logging, state, sys};
+use crate::{hooks, state, sys};
 
 pub fn delete(g: &Globals, id: &str, force: bool) -> Result<()> {
     state::validate_id(id)?;
@@ -63,12 +63,15 @@ fn kill_and_wait(st: &State) -> Result<()> {
 
 pub fn destroy(dir: StateDir, st: &State) -> Result<()> {
     let cg = st.cgroup.destroy();
-    if !st.poststop.is_empty() {
-        let json = serde_json::to_string(&st.oci(Status::Stopped)).unwrap_or_default();
-        if let Err(e) = hooks::run_phase("poststop", &st.poststop, &json) {
-            logging::warn(&e);
-        }
-    }
+    run_poststop(st);
     dir.remove()?;
     cg.map_err(Error::from)
+}
+
+/// poststop hooks: every one runs; a failure is a warning.
+pub fn run_poststop(st: &State) {
+    if !st.poststop.is_empty() {
+        let json = serde_json::to_string(&st.oci(Status::Stopped)).unwrap_or_default();
+        hooks::run_phase_warn("poststop", &st.poststop, &json);
+    }
 }

@@ -28,10 +28,9 @@ pub fn run(g: &Globals, o: &RunOptions) -> Result<i32> {
     let proxy = c.init.pty.is_some() && o.create.console_socket.is_none();
     c.init.release()?;
     // poststart after the program runs: the init's end of the sync socket
-    // is close-on-exec.
-    start::wait_until_closed(c.init.sync.fd(), c.init.pid);
-    if let Err(e) = start::poststart(&c.state) {
-        finish(g, c, o.keep);
+    // is close-on-exec (a failed startContainer hook arrives as an Error).
+    if let Err(e) = c.init.wait_exec().and_then(|_| start::poststart(&c.state)) {
+        start::stop_and_destroy(c.dir, &c.state);
         return Err(e);
     }
     if o.detach {

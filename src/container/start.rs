@@ -1,15 +1,16 @@
-//! `start ID`: release a created container through exec.fifo, then run the
-//! poststart hooks (a failing one stops the container, as runc does).
+//! `start ID`: release a created container through its exec.sock (see
+//! handshake.rs), then run the poststart hooks once the program runs. A
+//! failing startContainer or poststart hook is an error; the container is
+//! stopped and destroyed (lifecycle steps 12 and 13), as the spec says.
 
 use std::os::fd::AsFd;
 
 use nix::errno::Errno;
-use nix::fcntl::OFlag;
-use nix::sys::stat::Mode;
 
-use super::{load, Globals};
+use super::{delete, load, Globals};
 use crate::error::{Error, Result};
-use crate::state::{State, Status};
+use crate::handshake::{self, Started};
+use crate::state::{State, StateDir, Status};
 use crate::{hooks, sys};
 
 pub fn start(g: &Globals, id: &str) -> Result<()> {
@@ -32,62 +33,52 @@ pub fn start(g: &Globals, id: &str) -> Result<()> {
             )))
         }
     }
-    let fifo = dir.fifo();
-    let fd = nix::fcntl::open(
-        &fifo,
-        OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|e| match e {
-        // No reader: the init is gone.
-        Errno::ENXIO => Error::Other("cannot start container: its init process has exited".into()),
-        e => Error::sys(format!("open {}", fifo.display()), e),
-    })?;
-    nix::unistd::write(&fd, b"0").map_err(|e| Error::sys("write exec.fifo", e))?;
-    let _ = std::fs::remove_file(&fifo);
-    // poststart hooks run once the program runs: the init's read end of the
-    // fifo is close-on-exec, so our write end reports an error exactly when
-    // the init has executed the program (or died).
-    wait_until_closed(fd.as_fd(), st.pid);
-    poststart(&st)
-}
-
-/// Wait until the other end of `fd` is closed, or process `pid` is gone.
-pub fn wait_until_closed(fd: std::os::fd::BorrowedFd<'_>, pid: i32) {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    let pidfd = sys::pidfd_open(pid).ok();
-    loop {
-        let mut fds = vec![PollFd::new(fd, PollFlags::empty())];
-        if let Some(p) = &pidfd {
-            fds.push(PollFd::new(p.as_fd(), PollFlags::POLLIN));
+    match handshake::request_start(&dir.dir)? {
+        Started::Ok(stream) => {
+            let _ = std::fs::remove_file(dir.start_socket());
+            // poststart hooks run once the program runs: the init's end of
+            // the connection is close-on-exec.
+            handshake::wait_exec(stream);
+            if let Err(e) = poststart(&st) {
+                stop_and_destroy(dir, &st);
+                return Err(e);
+            }
+            Ok(())
         }
-        match poll(&mut fds, PollTimeout::NONE) {
-            Err(Errno::EINTR) => continue,
-            Err(_) => return,
-            Ok(_) => {}
-        }
-        if fds
-            .iter()
-            .any(|f| f.revents().is_some_and(|r| !r.is_empty()))
-        {
-            return;
+        Started::Failed(msg) => {
+            stop_and_destroy(dir, &st);
+            Err(Error::Hook(msg))
         }
     }
 }
 
-/// Run poststart hooks; on failure kill the container and fail.
+/// Run the poststart hooks (the caller stops the container if they fail).
 pub fn poststart(st: &State) -> Result<()> {
     if st.poststart.is_empty() {
         return Ok(());
     }
     let json = serde_json::to_string(&st.oci(Status::Running)).unwrap_or_default();
-    if let Err(e) = hooks::run_phase("poststart", &st.poststart, &json) {
-        if let Ok(fd) = sys::pidfd_open(st.pid) {
-            if st.init_alive() {
-                let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
-            }
+    hooks::run_phase("poststart", &st.poststart, &json).map_err(Error::Hook)
+}
+
+/// Kill the init, wait for it, and destroy the container.
+pub fn stop_and_destroy(dir: StateDir, st: &State) {
+    if let Ok(fd) = sys::pidfd_open(st.pid) {
+        if st.init_alive() {
+            let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
         }
-        return Err(Error::Hook(e));
+        wait_gone(&fd);
     }
-    Ok(())
+    let _ = delete::destroy(dir, st);
+}
+
+fn wait_gone(pidfd: &std::os::fd::OwnedFd) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    loop {
+        let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::from(10_000u16)) {
+            Err(Errno::EINTR) => continue,
+            _ => return,
+        }
+    }
 }

@@ -9,25 +9,24 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
 use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sched::{unshare, CloneFlags};
 use nix::unistd::{setresgid, setresuid, Gid, Uid};
 
 use super::finish;
 use super::sync::{Msg, SyncSocket};
 use crate::error::{AtStep, StepError};
-use crate::hooks;
 use crate::namespaces::{self, NsKind};
 use crate::proc_files::ProcRoot;
 use crate::rootfs;
 use crate::spec::ContainerPlan;
 use crate::sys;
+use crate::{handshake, hooks};
 
 /// Descriptors the init inherits from rrun (all close-on-exec).
 pub struct InitFds {
     pub sync: SyncSocket,
-    /// Read end of exec.fifo (None for `run`, which releases by message).
-    pub fifo: Option<OwnedFd>,
+    /// The listening exec.sock (None for `run`, which releases by message).
+    pub start_socket: Option<OwnedFd>,
     pub proc: ProcRoot,
     pub joins: Vec<(NsKind, OwnedFd)>,
 }
@@ -113,8 +112,12 @@ fn recipe(
         String::new()
     };
     // createContainer hooks: in the container's namespaces, before pivot_root.
-    hooks::run_phase("createContainer", &plan.hooks.create_container, &state_json)
-        .map_err(StepError::msg)?;
+    hooks::run_phase(
+        "createContainer",
+        &plan.hooks.create_container,
+        &container_state(&state_json, "creating"),
+    )
+    .map_err(StepError::msg)?;
 
     if plan.rootfs.no_pivot {
         rootfs::pivot::move_root(&root)?;
@@ -122,6 +125,9 @@ fn recipe(
         rootfs::pivot::pivot(&root)?;
     }
     drop(root);
+    if plan.rootfs.propagation_set {
+        rootfs::pivot::set_root_propagation(plan.rootfs.propagation)?;
+    }
     let root = rootfs::open_root().at(|| "open / after pivot_root")?;
     if p.terminal {
         super::console::setup(root.as_fd(), &fds.sync, p.console_size)?;
@@ -171,15 +177,34 @@ fn recipe(
 
     sys::set_parent_death_signal(0).at(|| "clear parent death signal")?;
     fds.sync.send(&Msg::Ready).at(|| "sync Ready")?;
-    if let Some(fifo) = &fds.fifo {
-        wait_start(fifo)?;
-    } else {
-        finish::wait_for(&fds.sync, "Start")?;
-    }
-    // startContainer hooks: in the container, after start, before the program.
-    let started = state_json.replacen("\"status\":\"creating\"", "\"status\":\"created\"", 1);
-    if let Err(e) = hooks::run_phase("startContainer", &plan.hooks.start_container, &started) {
-        finish::die_after_start(&e);
+    // Wait for start; then the startContainer hooks, in the container, after
+    // start and before the program. Their state shows our pid as the
+    // container sees it.
+    let started = container_state(&state_json, "created");
+    // `start`'s connection stays open until execve closes it.
+    let mut _until_exec = None;
+    match &fds.start_socket {
+        Some(listener) => {
+            let mut conn = handshake::wait_for_start(listener)?;
+            match hooks::run_phase("startContainer", &plan.hooks.start_container, &started) {
+                // The connection is close-on-exec: `start` sees it end when
+                // the program runs.
+                Ok(()) => handshake::answer_ok(&mut conn),
+                Err(e) => {
+                    handshake::answer_failed(&mut conn, &e);
+                    sys::exit_now(1);
+                }
+            }
+            _until_exec = Some(conn);
+        }
+        None => {
+            finish::wait_for(&fds.sync, "Start")?;
+            if let Err(e) =
+                hooks::run_phase("startContainer", &plan.hooks.start_container, &started)
+            {
+                return Err(StepError::msg(e));
+            }
+        }
     }
     sys::reset_signals();
     sys::close_range_cloexec(3 + plan.preserve_fds).at(|| "close inherited descriptors")?;
@@ -262,6 +287,9 @@ fn apply_process_attributes(plan: &ContainerPlan) -> Result<(), StepError> {
     if let Some(prio) = p.io_priority {
         sys::ioprio_set_self(prio).at(|| "set I/O priority")?;
     }
+    if let Some(mp) = &plan.memory_policy {
+        sys::set_mempolicy(mp.mode, &mp.nodemask, mp.maxnode).at(|| "set the memory policy")?;
+    }
     if p.apparmor_profile.is_some() && !Path::new("/sys/kernel/security/apparmor").exists() {
         // Checked in the plan too; kept here in case the host changed.
         return Err(StepError::msg(
@@ -271,22 +299,13 @@ fn apply_process_attributes(plan: &ContainerPlan) -> Result<(), StepError> {
     Ok(())
 }
 
-/// Block until `start` writes to exec.fifo. Our read end was opened
-/// non-blocking before any writer existed, so poll reports nothing (not even
-/// a hang-up) until a writer comes.
-fn wait_start(fifo: &OwnedFd) -> Result<(), StepError> {
-    loop {
-        let mut fds = [PollFd::new(fifo.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::NONE) {
-            Err(Errno::EINTR) => continue,
-            Err(e) => return Err(StepError::new("wait for start", e)),
-            Ok(_) => break,
-        }
-    }
-    let mut byte = [0u8; 1];
-    match nix::unistd::read(fifo, &mut byte) {
-        Ok(1) => Ok(()),
-        Ok(_) => finish::die_after_start("start: exec.fifo closed without a start byte"),
-        Err(e) => Err(StepError::new("read exec.fifo", e)),
-    }
+/// The state for a hook run in the container: our pid as the container
+/// sees it, and the given status.
+fn container_state(json: &str, status: &str) -> String {
+    let Ok(mut v) = serde_json::from_str::<serde_json::Value>(json) else {
+        return json.to_string();
+    };
+    v["pid"] = serde_json::json!(std::process::id());
+    v["status"] = serde_json::json!(status);
+    v.to_string()
 }

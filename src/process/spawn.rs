@@ -33,7 +33,20 @@ pub struct Spawned {
 }
 
 impl Spawned {
-    /// `run`: release the init by message instead of exec.fifo.
+    /// `run`: release the init by message instead of exec.sock.
+    /// `run`: wait until the program runs (end of file on the sync socket),
+    /// or its startContainer hooks failed (an Error message).
+    pub fn wait_exec(&self) -> Result<()> {
+        loop {
+            match self.sync.recv().step(|| "wait for the container process")? {
+                None => return Ok(()),
+                Some((Msg::Error(_, text), _)) => return Err(Error::Hook(text)),
+                Some((Msg::Log(_, text), _)) => logging::debug(&text),
+                Some(_) => {}
+            }
+        }
+    }
+
     pub fn release(&self) -> Result<()> {
         self.sync
             .send(&Msg::Start)
@@ -152,11 +165,11 @@ where
     }
 }
 
-/// Clone the init for `plan` and drive it to Ready. `fifo` is the read end of
-/// exec.fifo (None for `run`); `state_json(pid)` is the state for hooks.
+/// Clone the init for `plan` and drive it to Ready. `start_socket` is the
+/// listening exec.sock (None for `run`); `state_json(pid)` is the state for hooks.
 pub fn spawn(
     plan: &ContainerPlan,
-    fifo: Option<OwnedFd>,
+    start_socket: Option<OwnedFd>,
     state_json: &dyn Fn(i32) -> String,
 ) -> Result<Spawned> {
     let min_fd = 3 + plan.preserve_fds as i32;
@@ -166,7 +179,7 @@ pub fn spawn(
         .into_iter()
         .map(|(k, fd)| Ok((k, above(fd, min_fd)?)))
         .collect::<Result<Vec<_>>>()?;
-    let fifo = fifo.map(|f| above(f, min_fd)).transpose()?;
+    let start_socket = start_socket.map(|f| above(f, min_fd)).transpose()?;
 
     // On pure cgroup v2 the init is born in its cgroup (CLONE_INTO_CGROUP),
     // so its cgroup namespace can be created by the same clone.
@@ -210,7 +223,7 @@ pub fn spawn(
     let child = move |sync: SyncSocket| {
         let fds = InitFds {
             sync,
-            fifo,
+            start_socket,
             proc: child_proc,
             joins,
         };

@@ -44,6 +44,21 @@ pub fn prepare(plan: &RootfsPlan) -> Result<Prepared, StepError> {
         None::<&str>,
     )
     .at(|| "set propagation of /")?;
+    // The mount holding the rootfs becomes private (runc's
+    // rootfsParentMountPrivate): the bind below then cannot propagate to
+    // other namespaces, and pivot_root accepts it even when the host made
+    // that mount shared.
+    // When linux.rootfsPropagation asks for a slave root, the holding mount
+    // becomes a slave instead (not shared either, and the root keeps a master).
+    let slave = plan.propagation_set && plan.propagation.contains(MsFlags::MS_SLAVE);
+    make_parent_private(
+        &plan.rootfs,
+        if slave {
+            MsFlags::MS_SLAVE
+        } else {
+            MsFlags::MS_PRIVATE
+        },
+    )?;
     // pivot_root needs the new root to be a mount point.
     nix::mount::mount(
         Some(&plan.rootfs),
@@ -53,10 +68,6 @@ pub fn prepare(plan: &RootfsPlan) -> Result<Prepared, StepError> {
         None::<&str>,
     )
     .at(|| format!("bind rootfs {}", plan.rootfs.display()))?;
-    if plan.propagation.contains(MsFlags::MS_SHARED) {
-        // pivot_root refuses a new root whose parent mount is shared.
-        make_parent_private(&plan.rootfs)?;
-    }
     let root = nix::fcntl::open(
         &plan.rootfs,
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -210,22 +221,15 @@ fn propagate(fd: &OwnedFd, m: &MountPlan) -> Result<(), StepError> {
     Ok(())
 }
 
-/// Make the mount that holds `path`'s parent private (found in mountinfo).
-fn make_parent_private(path: &Path) -> Result<(), StepError> {
+/// Make the mount that holds `path` private or a slave (found in mountinfo).
+fn make_parent_private(path: &Path, how: MsFlags) -> Result<(), StepError> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").at(|| "read mountinfo")?;
-    let parent = path.parent().unwrap_or(Path::new("/"));
     let mountpoint = info
         .lines()
         .filter_map(|l| l.split(' ').nth(4))
-        .filter(|mp| parent.starts_with(mp))
+        .filter(|mp| path.starts_with(mp))
         .max_by_key(|mp| mp.len())
         .unwrap_or("/");
-    nix::mount::mount(
-        None::<&str>,
-        mountpoint,
-        None::<&str>,
-        MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .at(|| format!("make {mountpoint} private"))
+    nix::mount::mount(None::<&str>, mountpoint, None::<&str>, how, None::<&str>)
+        .at(|| format!("change the propagation of {mountpoint}"))
 }

@@ -72,14 +72,18 @@ const TABLE: &[(&str, Opt)] = &[
     ("ratime", Opt::RecAtime(MOUNT_ATTR_RELATIME)),
     ("rstrictatime", Opt::RecAtime(MOUNT_ATTR_STRICTATIME)),
     ("rnostrictatime", Opt::RecAtime(MOUNT_ATTR_RELATIME)),
+    // The kernel's fs-context parser knows these names: "async",
+    // "nolazytime" and "nomand" clear what the others set, in order.
     ("sync", Opt::SbFlag("sync")),
-    ("async", Opt::Nothing),
+    ("async", Opt::SbFlag("async")),
     ("dirsync", Opt::SbFlag("dirsync")),
     ("lazytime", Opt::SbFlag("lazytime")),
-    ("nolazytime", Opt::Nothing),
+    ("nolazytime", Opt::SbFlag("nolazytime")),
     ("mand", Opt::SbFlag("mand")),
-    ("nomand", Opt::Nothing),
-    ("iversion", Opt::SbFlag("iversion")),
+    ("nomand", Opt::SbFlag("nomand")),
+    // i_version is the filesystem's own business (mount(2) ignores
+    // MS_I_VERSION for filesystems that do not use it, as tmpfs).
+    ("iversion", Opt::Nothing),
     ("noiversion", Opt::Nothing),
     ("silent", Opt::Nothing),
     ("loud", Opt::Nothing),

@@ -293,6 +293,39 @@ fn profile_syscalls(s: &LinuxSeccomp) -> Vec<String> {
         .collect()
 }
 
+/// Architectures a filter can hold on this machine (libseccomp refuses to
+/// mix byte orders, so e.g. MIPS big-endian is not usable on x86).
+pub fn supported_archs() -> Vec<&'static str> {
+    let all = [
+        (Arch::ScmpArchAarch64, "SCMP_ARCH_AARCH64"),
+        (Arch::ScmpArchArm, "SCMP_ARCH_ARM"),
+        (Arch::ScmpArchMips, "SCMP_ARCH_MIPS"),
+        (Arch::ScmpArchMips64, "SCMP_ARCH_MIPS64"),
+        (Arch::ScmpArchMips64n32, "SCMP_ARCH_MIPS64N32"),
+        (Arch::ScmpArchMipsel, "SCMP_ARCH_MIPSEL"),
+        (Arch::ScmpArchMipsel64, "SCMP_ARCH_MIPSEL64"),
+        (Arch::ScmpArchMipsel64n32, "SCMP_ARCH_MIPSEL64N32"),
+        (Arch::ScmpArchParisc, "SCMP_ARCH_PARISC"),
+        (Arch::ScmpArchParisc64, "SCMP_ARCH_PARISC64"),
+        (Arch::ScmpArchPpc, "SCMP_ARCH_PPC"),
+        (Arch::ScmpArchPpc64, "SCMP_ARCH_PPC64"),
+        (Arch::ScmpArchPpc64le, "SCMP_ARCH_PPC64LE"),
+        (Arch::ScmpArchRiscv64, "SCMP_ARCH_RISCV64"),
+        (Arch::ScmpArchS390, "SCMP_ARCH_S390"),
+        (Arch::ScmpArchS390x, "SCMP_ARCH_S390X"),
+        (Arch::ScmpArchX32, "SCMP_ARCH_X32"),
+        (Arch::ScmpArchX86, "SCMP_ARCH_X86"),
+        (Arch::ScmpArchX86_64, "SCMP_ARCH_X86_64"),
+    ];
+    all.iter()
+        .filter(|(a, _)| {
+            let Some(a) = arch(*a) else { return false };
+            ScmpFilterContext::new(ScmpAction::Allow).is_ok_and(|mut ctx| ctx.add_arch(a).is_ok())
+        })
+        .map(|(_, n)| *n)
+        .collect()
+}
+
 /// The libseccomp version, for `features` and the cache key.
 pub fn libseccomp_version() -> String {
     libseccomp::ScmpVersion::current()

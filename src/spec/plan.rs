@@ -44,6 +44,8 @@ pub struct RootfsPlan {
     pub readonly: bool,
     /// Propagation of / in the container's mount namespace (MS_* | MS_REC).
     pub propagation: MsFlags,
+    /// linux.rootfsPropagation was given: apply it to the new root too.
+    pub propagation_set: bool,
     pub mounts: Vec<MountPlan>,
     pub cgroup_view: Option<View>,
     /// /dev is ours to populate (not a bind mount from the host).
@@ -80,6 +82,16 @@ pub struct ContainerPlan {
     pub preserve_fds: u32,
     pub personality: Option<libc::c_ulong>,
     pub seccomp: Option<SeccompPlan>,
+    pub memory_policy: Option<MemoryPolicy>,
+}
+
+/// linux.memoryPolicy as set_mempolicy(2) takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryPolicy {
+    /// MPOL_* mode, with its MPOL_F_* flags.
+    pub mode: i32,
+    pub nodemask: Vec<libc::c_ulong>,
+    pub maxnode: u64,
 }
 
 impl ContainerPlan {
@@ -221,6 +233,7 @@ pub fn plan(spec: &Spec, ctx: &PlanContext) -> Result<ContainerPlan> {
         .transpose()?;
     lsm_checks(&process)?;
     let personality = lower_personality(&linux)?;
+    let memory_policy = lower_memory_policy(&linux)?;
 
     let plan = ContainerPlan {
         id: ctx.id.clone(),
@@ -241,6 +254,10 @@ pub fn plan(spec: &Spec, ctx: &PlanContext) -> Result<ContainerPlan> {
             rootfs,
             readonly: root.readonly().unwrap_or(false),
             propagation: propagation_of(linux.rootfs_propagation().as_deref().unwrap_or(""))?,
+            propagation_set: linux
+                .rootfs_propagation()
+                .as_ref()
+                .is_some_and(|p| !p.is_empty()),
             mounts,
             cgroup_view,
             setup_dev,
@@ -260,6 +277,7 @@ pub fn plan(spec: &Spec, ctx: &PlanContext) -> Result<ContainerPlan> {
         preserve_fds: ctx.preserve_fds + ctx.listen_fds,
         personality,
         seccomp,
+        memory_policy,
     };
     Ok(plan)
 }
@@ -302,6 +320,46 @@ pub fn lower_personality(
         ));
     }
     Ok(Some(base))
+}
+
+pub fn lower_memory_policy(
+    linux: &oci_spec::runtime::Linux,
+) -> std::result::Result<Option<MemoryPolicy>, SpecError> {
+    use oci_spec::runtime::{MemoryPolicyFlagType as F, MemoryPolicyModeType as M};
+    let Some(mp) = linux.memory_policy() else {
+        return Ok(None);
+    };
+    let mut mode = match mp.mode() {
+        M::MpolDefault => 0,
+        M::MpolPreferred => 1,
+        M::MpolBind => 2,
+        M::MpolInterleave => 3,
+        M::MpolLocal => 4,
+        M::MpolPreferredMany => 5,
+        M::MpolWeightedInterleave => 6,
+    };
+    for f in mp.flags().iter().flatten() {
+        mode |= match f {
+            F::MpolFNumaBalancing => 1 << 13,
+            F::MpolFRelativeNodes => 1 << 14,
+            F::MpolFStaticNodes => 1 << 15,
+        };
+    }
+    let nodes = match mp.nodes().as_deref().filter(|n| !n.is_empty()) {
+        Some(list) => crate::process::plan::parse_cpu_list("linux.memoryPolicy.nodes", list)?,
+        None => Vec::new(),
+    };
+    let bits = std::mem::size_of::<libc::c_ulong>() * 8;
+    let mut nodemask = vec![0 as libc::c_ulong; nodes.iter().max().map_or(0, |m| m / bits + 1)];
+    for n in &nodes {
+        nodemask[n / bits] |= 1 << (n % bits);
+    }
+    let maxnode = nodes.iter().max().map_or(0, |m| *m as u64 + 2);
+    Ok(Some(MemoryPolicy {
+        mode,
+        nodemask,
+        maxnode,
+    }))
 }
 
 /// AppArmor: a profile on a host without AppArmor is an error. SELinux: a

@@ -14,10 +14,10 @@ pub fn check(spec: &Spec) -> Result<(), SpecError> {
         ns.iter()
             .any(|n| n.typ() == t && n.path().as_ref().is_none_or(|p| p.as_os_str().is_empty()))
     };
-    if !creates(LinuxNamespaceType::Mount) {
+    if !has(LinuxNamespaceType::Mount) {
         return Err(SpecError::invalid(
             "linux.namespaces",
-            "rrun needs a new mount namespace (a \"mount\" entry without a path)",
+            "rrun needs a mount namespace (created, or joined by path)",
         ));
     }
     if spec.hostname().as_ref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
@@ -61,6 +61,23 @@ pub fn check(spec: &Spec) -> Result<(), SpecError> {
             }
         }
     }
+    if spec
+        .annotations()
+        .iter()
+        .flatten()
+        .any(|(k, _)| k.is_empty())
+    {
+        return Err(SpecError::invalid("annotations", "keys must not be empty"));
+    }
+    if let Some(s) = linux.seccomp() {
+        seccomp(s)?;
+    }
+    if linux.intel_rdt().is_some() && !resctrl_mounted() {
+        return Err(SpecError::invalid(
+            "linux.intelRdt",
+            "no resctrl filesystem is mounted on this host",
+        ));
+    }
     for key in linux.sysctl().iter().flatten().map(|(k, _)| k) {
         sysctl_allowed(
             key,
@@ -69,6 +86,53 @@ pub fn check(spec: &Spec) -> Result<(), SpecError> {
         )?;
     }
     Ok(())
+}
+
+/// Seccomp rules the spec calls invalid.
+fn seccomp(s: &oci_spec::runtime::LinuxSeccomp) -> Result<(), SpecError> {
+    use oci_spec::runtime::LinuxSeccompAction as A;
+    let takes_errno = |a: A| matches!(a, A::ScmpActErrno | A::ScmpActTrace);
+    if s.default_errno_ret().is_some() && !takes_errno(s.default_action()) {
+        return Err(SpecError::invalid(
+            "linux.seccomp.defaultErrnoRet",
+            "the default action does not take an errno",
+        ));
+    }
+    if s.listener_metadata()
+        .as_ref()
+        .is_some_and(|m| !m.is_empty())
+        && s.listener_path().is_none()
+    {
+        return Err(SpecError::invalid(
+            "linux.seccomp.listenerMetadata",
+            "must not be set without listenerPath",
+        ));
+    }
+    for (i, call) in s.syscalls().iter().flatten().enumerate() {
+        if call.names().is_empty() {
+            return Err(SpecError::invalid(
+                format!("linux.seccomp.syscalls[{i}].names"),
+                "must not be empty",
+            ));
+        }
+        if call.errno_ret().is_some() && !takes_errno(call.action()) {
+            return Err(SpecError::invalid(
+                format!("linux.seccomp.syscalls[{i}].errnoRet"),
+                "the action does not take an errno",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn resctrl_mounted() -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo").is_ok_and(|m| {
+        m.lines().any(|l| {
+            l.split(" - ")
+                .nth(1)
+                .is_some_and(|t| t.starts_with("resctrl "))
+        })
+    })
 }
 
 fn oci_version(spec: &Spec) -> Result<(), SpecError> {

@@ -388,13 +388,32 @@ fn blkio_throttle(c: &Ctx) -> Res {
 }
 
 fn hugetlb(c: &Ctx) -> Res {
+    let name = cg_name();
     let b = c
         .bundle()
         .set(
             "/linux/resources/hugepageLimits",
             json!([{"pageSize": "2MB", "limit": 4194304}]),
         )
-        .set("/linux/cgroupsPath", json!(format!("/{}", cg_name())));
+        .set("/linux/cgroupsPath", json!(format!("/{name}")));
+    let unified = std::path::Path::new("/sys/fs/cgroup/unified");
+    if v1_hierarchy("hugetlb").is_none()
+        && read(unified.join("cgroup.controllers")).contains("hugetlb")
+    {
+        // A hybrid host with hugetlb bound to cgroup2: the limit can be
+        // applied there (hugetlb.<size>.max), or refused; never dropped.
+        return match c.try_create(&b, &[]) {
+            Err(_) => Ok(()),
+            Ok(_ctr) => {
+                let v = read(unified.join(&name).join("hugetlb.2MB.max"));
+                ensure!(
+                    v.trim() == "4194304",
+                    "cgroup2 hugetlb.2MB.max: {v:?} (want 4194304)"
+                );
+                Ok(())
+            }
+        };
+    }
     applied_or_refused(c, b, "hugetlb", "hugetlb.2MB.limit_in_bytes", "4194304")
 }
 
