@@ -13,6 +13,8 @@ pub mod hooks;
 pub mod logging;
 pub mod lsm;
 pub mod namespaces;
+pub mod netdev;
+pub mod netlink;
 pub mod proc_files;
 pub mod process;
 pub mod rootfs;

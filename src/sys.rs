@@ -691,3 +691,24 @@ pub fn seccomp_flag_supported(flag: u32) -> bool {
     };
     ret == -1 && Errno::last() == Errno::EFAULT
 }
+
+/// A NETLINK_ROUTE socket.
+pub fn netlink_route_socket() -> nix::Result<OwnedFd> {
+    // SAFETY: plain socket(2).
+    let fd = check_int(unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        )
+    })?;
+    // SAFETY: the kernel just gave us this descriptor.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// if_nametoindex(3): the index of a network interface in our namespace.
+pub fn if_nametoindex(name: &CStr) -> Option<i32> {
+    // SAFETY: name is a valid C string.
+    let i = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    (i != 0).then_some(i as i32)
+}

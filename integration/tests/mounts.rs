@@ -280,3 +280,54 @@ fn no_pivot_also_works() {
     .expect_ok();
     assert_eq!(r.json()["pid"], 1);
 }
+
+/// linux.netDevices: an ifb link moved in, renamed, up, its address kept;
+/// it dies with the namespace (a virtual device is not moved back).
+#[test]
+fn net_devices_move_into_the_container() {
+    if !is_rrun() {
+        return; // Debian's runc 1.1.5 predates netDevices
+    }
+    let host = format!("rrt{}", std::process::id() % 100000);
+    let ok = std::process::Command::new("ip")
+        .args(["link", "add", &host, "type", "ifb"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        return; // no ifb driver
+    }
+    let _ = std::process::Command::new("ip")
+        .args(["addr", "add", "10.250.0.1/24", "dev", &host])
+        .status();
+    let b = Bundle::new("netdev")
+        .set(
+            "/linux/netDevices",
+            json!({ host.clone(): {"name": "inside0"} }),
+        )
+        .args(&[
+            "/bin/sh",
+            "-c",
+            "ip -o addr show inside0; ip -o link show inside0",
+        ]);
+    let r = run(&b);
+    let still_on_host = std::process::Command::new("ip")
+        .args(["link", "show", &host])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if still_on_host {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &host])
+            .status();
+    }
+    let r = r.expect_ok();
+    assert!(
+        r.stdout.contains("10.250.0.1/24"),
+        "address kept: {}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("UP"), "set up: {}", r.stdout);
+    assert!(
+        !still_on_host,
+        "the ifb link died with the container's namespace"
+    );
+}

@@ -209,12 +209,17 @@ pub fn spawn(
             .map(|f| f.as_raw_fd()),
         min_fd,
     };
-    let place = |pid: i32| -> Result<()> { Ok(plan.cgroup.place(pid)?) };
+    let place = |pid: i32| -> Result<()> {
+        if !into_cgroup {
+            plan.cgroup.place(pid)?;
+        }
+        crate::netdev::move_all(&plan.net_devices, pid)
+    };
     let expect = Expect {
         staged: plan.staged(),
         id_maps: plan.id_maps.as_ref(),
         maps_on_request: plan.staged() && plan.namespaces.creates(NsKind::User),
-        place: (!into_cgroup).then_some(&place as &dyn Fn(i32) -> Result<()>),
+        place: Some(&place as &dyn Fn(i32) -> Result<()>),
         hooks: plan.hooks_round_trip().then_some(&plan.hooks),
         terminal: plan.process.terminal,
         listener: plan.seccomp.as_ref().and_then(|s| s.listener.as_ref()),

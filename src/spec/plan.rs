@@ -83,6 +83,7 @@ pub struct ContainerPlan {
     pub personality: Option<libc::c_ulong>,
     pub seccomp: Option<SeccompPlan>,
     pub memory_policy: Option<MemoryPolicy>,
+    pub net_devices: Vec<crate::netdev::NetDevice>,
 }
 
 /// linux.memoryPolicy as set_mempolicy(2) takes it.
@@ -234,6 +235,15 @@ pub fn plan(spec: &Spec, ctx: &PlanContext) -> Result<ContainerPlan> {
     lsm_checks(&process)?;
     let personality = lower_personality(&linux)?;
     let memory_policy = lower_memory_policy(&linux)?;
+    let net_devices = crate::netdev::lower(
+        &linux
+            .net_devices()
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.name().clone()))
+            .collect(),
+        namespaces.creates(NsKind::Net),
+    )?;
 
     let plan = ContainerPlan {
         id: ctx.id.clone(),
@@ -278,6 +288,7 @@ pub fn plan(spec: &Spec, ctx: &PlanContext) -> Result<ContainerPlan> {
         personality,
         seccomp,
         memory_policy,
+        net_devices,
     };
     Ok(plan)
 }
