@@ -103,6 +103,15 @@ fn mask(set: &str, caps: Option<&Capabilities>) -> Result<u64, SpecError> {
         let bit = number(cap)
             .ok_or_else(|| SpecError::invalid(&field, format!("unknown capability CAP_{cap}")))?;
         if !sys::cap_in_bounding(bit as u32) {
+            // Absent from the bounding or inheritable set costs nothing: a
+            // warning, as the spec asks. A process that must hold it
+            // (effective, permitted, ambient) cannot run as configured.
+            if set == "bounding" || set == "inheritable" {
+                crate::logging::warn(&format!(
+                    "{field}: CAP_{cap} is not in this host's capability bounding set: ignored"
+                ));
+                continue;
+            }
             return Err(SpecError::invalid(
                 field,
                 format!(

@@ -9,7 +9,7 @@ use crate::rootfs::options::known_option_names;
 pub fn features() -> Value {
     let mut options: Vec<&str> = known_option_names()
         .into_iter()
-        // Not implemented yet: advertised once they work.
+        // As runc: idmap and ridmap are advertised as mountExtensions.idmap.
         .filter(|o| *o != "idmap" && *o != "ridmap")
         .collect();
     options.sort_unstable();
@@ -32,7 +32,7 @@ pub fn features() -> Value {
             "apparmor": {"enabled": false},
             "selinux": {"enabled": false},
             "intelRdt": {"enabled": false},
-            "mountExtensions": {"idmap": {"enabled": false}}
+            "mountExtensions": {"idmap": {"enabled": true}}
         },
         "annotations": {
             "io.github.seccomp.libseccomp.version": crate::seccomp::libseccomp_version(),

@@ -8,7 +8,7 @@ use crate::error::{Error, SysContext};
 use crate::proc_files::ProcRoot;
 use crate::spec::SpecError;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IdMaps {
     /// Text for uid_map ("container host size" lines).
     pub uid_map: String,
@@ -93,6 +93,40 @@ pub fn to_host(map: &str, id: u32) -> Option<u32> {
         let (c, h, n) = (it.next()??, it.next()??, it.next()??);
         (id >= c && (id - c) < n).then(|| h + (id - c))
     })
+}
+
+/// A user namespace with these maps, held by a descriptor (for idmapped
+/// mounts): a child is cloned into a new user namespace, its maps are
+/// written, its /proc/<pid>/ns/user is opened, and it exits.
+pub fn userns_fd(maps: &IdMaps, proc: &ProcRoot) -> Result<std::os::fd::OwnedFd, Error> {
+    use std::os::fd::AsFd;
+    let (hold_r, hold_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).step(|| "pipe")?;
+    let flags = nix::sched::CloneFlags::CLONE_NEWUSER.bits() as u64;
+    match crate::sys::clone3(flags, false, None)
+        .step(|| "clone a user namespace for an idmapped mount")?
+    {
+        crate::sys::Forked::Child => {
+            drop(hold_w);
+            let mut b = [0u8; 1];
+            let _ = nix::unistd::read(hold_r.as_fd(), &mut b);
+            crate::sys::exit_now(0)
+        }
+        crate::sys::Forked::Parent { pid, .. } => {
+            drop(hold_r);
+            let result = maps.write(proc, pid).and_then(|_| {
+                let path = format!("/proc/{pid}/ns/user");
+                nix::fcntl::open(
+                    path.as_str(),
+                    nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+                    nix::sys::stat::Mode::empty(),
+                )
+                .step(|| format!("open {path}"))
+            });
+            drop(hold_w);
+            let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+            result
+        }
+    }
 }
 
 #[cfg(test)]

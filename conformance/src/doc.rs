@@ -25,6 +25,7 @@ fn cell(r: Option<&TestResult>) -> String {
                 Outcome::Pass => "pass",
                 Outcome::Fail(_) => "FAIL",
                 Outcome::Skip(_) => "skipped",
+                Outcome::Deviation(..) => "deviation",
             };
             if r.na {
                 format!("n/a ({base})")
@@ -198,6 +199,7 @@ pub fn render(reports: &[RunReport]) -> String {
             let (k, m) = match &x.outcome {
                 Outcome::Fail(m) => ("FAIL", m.as_str()),
                 Outcome::Skip(m) => ("skipped", m.as_str()),
+                Outcome::Deviation(why, _) => ("deliberate deviation", why.as_str()),
                 Outcome::Pass => ("", ""),
             };
             let _ = writeln!(

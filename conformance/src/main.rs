@@ -38,6 +38,25 @@ pub enum Outcome {
     Pass,
     Fail(String),
     Skip(String),
+    /// A failure listed in conformance/deviations.tsv for this runtime:
+    /// deliberate and documented (the reason, then the failure).
+    Deviation(String, String),
+}
+
+/// conformance/deviations.tsv: rrun's deliberate deviations.
+const DEVIATIONS: &str = include_str!("../deviations.tsv");
+
+/// The documented reason if `test` is a deliberate deviation of `runtime`.
+pub fn deviation(runtime: &str, test: &str) -> Option<&'static str> {
+    if runtime != "rrun" {
+        return None;
+    }
+    DEVIATIONS
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once('\t'))
+        .find(|(id, _)| *id == test)
+        .map(|(_, why)| why)
 }
 
 pub struct RunReport {
@@ -60,6 +79,7 @@ impl RunReport {
                 Outcome::Pass => p += 1,
                 Outcome::Fail(_) => f += 1,
                 Outcome::Skip(_) => s += 1,
+                Outcome::Deviation(..) => {}
             }
         }
         (p, f, s, na)
@@ -248,7 +268,10 @@ fn run_suite(rt: &Runtime, o: &Opts) -> RunReport {
                     drop(ctx);
                     match r {
                         Ok(Ok(())) => Outcome::Pass,
-                        Ok(Err(Why::Fail(m))) => Outcome::Fail(m),
+                        Ok(Err(Why::Fail(m))) => match deviation(&rt.name, t.id) {
+                            Some(why) => Outcome::Deviation(why.to_string(), m),
+                            None => Outcome::Fail(m),
+                        },
                         Ok(Err(Why::Skip(m))) => Outcome::Skip(m),
                         Err(p) => Outcome::Fail(format!(
                             "panic: {}",
@@ -271,6 +294,7 @@ fn run_suite(rt: &Runtime, o: &Opts) -> RunReport {
                             Outcome::Pass => "pass".to_string(),
                             Outcome::Fail(_) => "fail".to_string(),
                             Outcome::Skip(_) => "be skipped".to_string(),
+                            Outcome::Deviation(..) => "deviate".to_string(),
                         }
                     ),
                     (Outcome::Pass, _) => format!("ok      {}", t.id),
@@ -278,6 +302,12 @@ fn run_suite(rt: &Runtime, o: &Opts) -> RunReport {
                         format!("FAIL    {}: {}", t.id, harness::trunc(m, 400))
                     }
                     (Outcome::Skip(m), _) => format!("skip    {}: skipped: {m}", t.id),
+                    (Outcome::Deviation(why, m), _) => format!(
+                        "deviate {}: deliberate ({}); it fails: {}",
+                        t.id,
+                        harness::trunc(why, 120),
+                        harness::trunc(m, 200)
+                    ),
                 };
                 {
                     let _g = out.lock();
@@ -318,7 +348,21 @@ fn summary(r: &RunReport) {
             r.name, r.spec_version
         );
     }
-    println!("{}: {p} passed, {f} failed, {} skipped", r.name, s + na);
+    let dev = r
+        .results
+        .iter()
+        .filter(|x| matches!(x.outcome, Outcome::Deviation(..)))
+        .count();
+    let dev = if dev > 0 {
+        format!(", {dev} deliberate deviations (conformance/deviations.tsv)")
+    } else {
+        String::new()
+    };
+    println!(
+        "{}: {p} passed, {f} failed, {} skipped{dev}",
+        r.name,
+        s + na
+    );
 }
 
 fn preflight(o: &Opts) {

@@ -5,6 +5,7 @@
 
 pub mod detect;
 pub mod devices;
+pub mod ebpf;
 pub mod resources;
 pub mod view;
 
@@ -244,6 +245,9 @@ impl Cgroup {
             };
             for wr in &plan.v2 {
                 write_file(&d.path, &wr.file, &wr.value)?;
+            }
+            if let Some(rules) = &plan.devices {
+                ebpf::attach(&d.path, rules)?;
             }
             return Ok(());
         }

@@ -29,6 +29,8 @@ pub struct InitFds {
     pub start_socket: Option<OwnedFd>,
     pub proc: ProcRoot,
     pub joins: Vec<(NsKind, OwnedFd)>,
+    /// Idmapped mounts built by the parent, detached, by mount index.
+    pub idmaps: Vec<(usize, OwnedFd)>,
 }
 
 /// Entry point in the child after clone3: never returns.
@@ -80,7 +82,7 @@ fn recipe(
     set_names(plan)?;
 
     // Mounts, /dev and devices, in the new mount namespace, before pivot.
-    let prepared = rootfs::prepare(&plan.rootfs)?;
+    let prepared = rootfs::prepare(&plan.rootfs, &fds.idmaps)?;
     let root = prepared.root;
     rootfs::ensure_dir(root.as_fd(), &p.cwd)?;
     // Namespaced sysctls through the host's verified procfs: the values

@@ -180,6 +180,10 @@ pub fn spawn(
         .map(|(k, fd)| Ok((k, above(fd, min_fd)?)))
         .collect::<Result<Vec<_>>>()?;
     let start_socket = start_socket.map(|f| above(f, min_fd)).transpose()?;
+    let idmaps = idmap_userns(plan, &proc)?
+        .into_iter()
+        .map(|(i, fd)| Ok((i, above(fd, min_fd)?)))
+        .collect::<Result<Vec<_>>>()?;
 
     // On pure cgroup v2 the init is born in its cgroup (CLONE_INTO_CGROUP),
     // so its cgroup namespace can be created by the same clone.
@@ -231,10 +235,56 @@ pub fn spawn(
             start_socket,
             proc: child_proc,
             joins,
+            idmaps,
         };
         init::child_main(plan, fds, cgroupns_done)
     };
     clone_and_drive(opts, child, &expect, &proc, state_json)
+}
+
+/// Each idmapped mount, built detached here in the host's user namespace
+/// (the init could not: only the filesystem's user namespace may idmap it)
+/// with a user namespace of its own maps, or of the container's (a
+/// namespace with the same maps, or the one joined by path).
+fn idmap_userns(plan: &ContainerPlan, proc: &ProcRoot) -> Result<Vec<(usize, OwnedFd)>> {
+    let mut out: Vec<(usize, OwnedFd)> = Vec::new();
+    let mut made: Vec<(String, usize)> = Vec::new();
+    for m in plan.rootfs.mounts.iter().filter(|m| m.idmap.is_some()) {
+        let fd = match (&m.id_maps, &plan.id_maps) {
+            (Some(maps), _) | (None, Some(maps)) => {
+                let key = format!("{}|{}", maps.uid_map, maps.gid_map);
+                match made.iter().find(|(k, _)| *k == key) {
+                    Some((_, j)) => {
+                        sys::dup_above(out[*j].1.as_fd(), 3).step(|| "dup a user namespace")?
+                    }
+                    None => {
+                        made.push((key, out.len()));
+                        crate::userns::userns_fd(maps, proc)?
+                    }
+                }
+            }
+            (None, None) => match plan
+                .namespaces
+                .join
+                .iter()
+                .find(|(k, _)| *k == NsKind::User)
+            {
+                Some((_, path)) => {
+                    nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+                        .step(|| format!("open user namespace {}", path.display()))?
+                }
+                None => {
+                    return Err(Error::Other(format!(
+                        "{}: an idmapped mount needs mappings or a user namespace",
+                        m.describe()
+                    )))
+                }
+            },
+        };
+        let tree = crate::rootfs::idmapped_tree(m, &fd).map_err(|e| Error::Init(e.to_string()))?;
+        out.push((m.index, tree));
+    }
+    Ok(out)
 }
 
 struct Driver<'a> {

@@ -33,7 +33,9 @@ pub struct Prepared {
 }
 
 /// Everything before pivot_root.
-pub fn prepare(plan: &RootfsPlan) -> Result<Prepared, StepError> {
+/// `trees` are bind mounts rrun already built detached, by mount index
+/// (idmapped mounts: only the host's user namespace may create those).
+pub fn prepare(plan: &RootfsPlan, trees: &[(usize, OwnedFd)]) -> Result<Prepared, StepError> {
     // Our copy of the host's mounts must not propagate back (rslave by
     // default, or what linux.rootfsPropagation asks).
     nix::mount::mount(
@@ -75,7 +77,8 @@ pub fn prepare(plan: &RootfsPlan) -> Result<Prepared, StepError> {
     )
     .at(|| format!("open rootfs {}", plan.rootfs.display()))?;
     for m in &plan.mounts {
-        mount_one(root.as_fd(), m, plan)?;
+        let tree = trees.iter().find(|(i, _)| *i == m.index).map(|(_, fd)| fd);
+        mount_one(root.as_fd(), m, plan, tree)?;
     }
     if plan.setup_dev {
         dev::create_devices(root.as_fd(), &plan.devices, plan.bind_devices)?;
@@ -124,7 +127,12 @@ pub fn ensure_dir(root: BorrowedFd<'_>, path: &Path) -> Result<(), StepError> {
     }
 }
 
-fn mount_one(root: BorrowedFd<'_>, m: &MountPlan, plan: &RootfsPlan) -> Result<(), StepError> {
+fn mount_one(
+    root: BorrowedFd<'_>,
+    m: &MountPlan,
+    plan: &RootfsPlan,
+    prebuilt: Option<&OwnedFd>,
+) -> Result<(), StepError> {
     let step = || m.describe();
     match &m.kind {
         MountKind::Cgroup => match &plan.cgroup_view {
@@ -150,17 +158,23 @@ fn mount_one(root: BorrowedFd<'_>, m: &MountPlan, plan: &RootfsPlan) -> Result<(
     } else {
         resolve::ensure_target(root, &m.dest, m.file_target).at(step)?
     };
-    let tree = match &m.kind {
-        MountKind::Bind { source, recursive } => {
+    let tree = match (&m.kind, prebuilt) {
+        (MountKind::Bind { .. }, Some(tree)) => {
+            // Built and idmapped by the parent; attributes already set.
+            let tree = crate::sys::dup_above(tree.as_fd(), 3).at(step)?;
+            mount::attach(&tree, &target).at(step)?;
+            return propagate(&tree, m);
+        }
+        (MountKind::Bind { source, recursive }, None) => {
             let tree = mount::clone_tree(nix::fcntl::AT_FDCWD, source, *recursive).at(step)?;
             mount::set_attrs(tree.as_fd(), m.attrs, false).at(step)?;
             tree
         }
-        MountKind::Fs { fstype, source } => {
+        (MountKind::Fs { fstype, source }, _) => {
             let data = fs_data(fstype, &m.data);
             mount::new_fs(fstype, source, &m.sb_flags, &data, m.attrs.set, &step)?
         }
-        MountKind::Cgroup | MountKind::Remount => unreachable_kind()?,
+        (MountKind::Cgroup | MountKind::Remount, _) => unreachable_kind()?,
     };
     mount::set_attrs(tree.as_fd(), m.rec_attrs, true).at(step)?;
     let original = if m.tmpcopyup {
@@ -219,6 +233,23 @@ fn propagate(fd: &OwnedFd, m: &MountPlan) -> Result<(), StepError> {
             .at(|| format!("{} (propagation)", m.describe()))?;
     }
     Ok(())
+}
+
+/// Build an idmapped bind mount, detached, for the init to attach: the tree,
+/// its attributes, then the idmapping with `userns`.
+pub fn idmapped_tree(m: &MountPlan, userns: &OwnedFd) -> Result<OwnedFd, StepError> {
+    let step = || format!("{} (idmap)", m.describe());
+    let MountKind::Bind { source, recursive } = &m.kind else {
+        return Err(StepError::msg(format!(
+            "{}: only bind mounts can be idmapped",
+            m.describe()
+        )));
+    };
+    let tree = mount::clone_tree(nix::fcntl::AT_FDCWD, source, *recursive).at(step)?;
+    mount::set_attrs(tree.as_fd(), m.attrs, false).at(step)?;
+    mount::set_attrs(tree.as_fd(), m.rec_attrs, true).at(step)?;
+    mount::set_idmap(tree.as_fd(), userns.as_fd(), m.idmap.unwrap_or(false)).at(step)?;
+    Ok(tree)
 }
 
 /// Make the mount that holds `path` private or a slave (found in mountinfo).

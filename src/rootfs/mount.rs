@@ -81,6 +81,17 @@ pub fn set_propagation(fd: BorrowedFd<'_>, flag: u64, recursive: bool) -> nix::R
     sys::mount_setattr(fd, recursive, &attr)
 }
 
+/// Idmap a detached mount with the user namespace `userns`.
+pub fn set_idmap(fd: BorrowedFd<'_>, userns: BorrowedFd<'_>, recursive: bool) -> nix::Result<()> {
+    use std::os::fd::AsRawFd;
+    let attr = MountAttr {
+        attr_set: sys::MOUNT_ATTR_IDMAP,
+        userns_fd: userns.as_raw_fd() as u64,
+        ..Default::default()
+    };
+    sys::mount_setattr(fd, recursive, &attr)
+}
+
 /// Attach a detached mount onto a target descriptor.
 pub fn attach(tree: &OwnedFd, target: &OwnedFd) -> nix::Result<()> {
     sys::move_mount_fd(tree.as_fd(), target.as_fd())

@@ -178,7 +178,10 @@ pub struct MountPlan {
     /// Filesystem data: key or key=value.
     pub data: Vec<(String, Option<String>)>,
     pub tmpcopyup: bool,
+    /// An idmapped mount (Some(recursive)).
     pub idmap: Option<bool>,
+    /// The mount's own id maps (None: the container's user namespace).
+    pub id_maps: Option<crate::userns::IdMaps>,
     /// The bind source is not a directory: the target is created as a file.
     pub file_target: bool,
     /// The type string as written, for messages.
@@ -235,6 +238,7 @@ pub fn lower_mount(index: usize, m: &Mount, bundle: &Path) -> Result<MountPlan, 
         data: Vec::new(),
         tmpcopyup: false,
         idmap: None,
+        id_maps: None,
         file_target: false,
         fstype: fstype.clone(),
     };
@@ -319,6 +323,7 @@ pub fn lower_mount(index: usize, m: &Mount, bundle: &Path) -> Result<MountPlan, 
             },
         }
     };
+    idmapping(&field, m, &mut plan)?;
     if plan.tmpcopyup && plan.fstype != "tmpfs" {
         return Err(SpecError::invalid(
             format!("{field}.options"),
@@ -329,6 +334,30 @@ pub fn lower_mount(index: usize, m: &Mount, bundle: &Path) -> Result<MountPlan, 
         plan.sb_flags.push("ro");
     }
     Ok(plan)
+}
+
+/// uidMappings/gidMappings of a mount: both or neither; they make the mount
+/// idmapped (so does the idmap/ridmap option, with the container's maps).
+fn idmapping(field: &str, m: &Mount, plan: &mut MountPlan) -> Result<(), SpecError> {
+    let uids = m.uid_mappings().clone().unwrap_or_default();
+    let gids = m.gid_mappings().clone().unwrap_or_default();
+    if uids.is_empty() != gids.is_empty() {
+        return Err(SpecError::invalid(
+            field,
+            "uidMappings and gidMappings must be given together",
+        ));
+    }
+    if !uids.is_empty() {
+        plan.id_maps = Some(crate::userns::IdMaps::lower(&uids, &gids, false)?);
+        plan.idmap.get_or_insert(false);
+    }
+    if plan.idmap.is_some() && !matches!(plan.kind, MountKind::Bind { .. }) {
+        return Err(SpecError::invalid(
+            field,
+            "only bind mounts can be idmapped",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -188,6 +188,18 @@ pub fn plan(spec: &Spec, ctx: &PlanContext) -> Result<ContainerPlan> {
     for (i, m) in spec.mounts().iter().flatten().enumerate() {
         mounts.push(options::lower_mount(i, m, &ctx.bundle)?);
     }
+    for m in mounts
+        .iter()
+        .filter(|m| m.idmap.is_some() && m.id_maps.is_none())
+    {
+        if !namespaces.has(NsKind::User) {
+            return Err(SpecError::invalid(
+                format!("mounts[{}]", m.index),
+                "an idmapped mount needs uidMappings/gidMappings or a container user namespace",
+            )
+            .into());
+        }
+    }
     let setup_dev = !mounts
         .iter()
         .any(|m| m.dest == Path::new("/dev") && matches!(m.kind, MountKind::Bind { .. }));
