@@ -8,7 +8,8 @@ mode=${1:?snapshot|check}; dir=${2:?DIR}
 
 mounts()  { awk '{print $5}' /proc/self/mountinfo | sort; }
 cgroups() { find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | sort; }
-states()  { find /run/rrun /run/rrun-it -mindepth 2 -maxdepth 2 2>/dev/null | sort; }
+# Container state dirs (rrun's own .rrun-* entries, e.g. the seccomp cache, are not containers).
+states()  { find /run/rrun /run/rrun-it -mindepth 2 -maxdepth 2 ! -name '.rrun-*' 2>/dev/null | sort; }
 links()   { ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sort; }
 procs()   { ps -eo comm= | grep -c '^rrun$' || true; }
 # Controllers rrun may enable in a cgroup2 root (hugetlb on hybrid hosts).
@@ -41,8 +42,7 @@ case $mode in
         done
         rm -rf "$now"
         if [[ $bad == 0 ]]; then
-            find /run/rrun-it -mindepth 1 -maxdepth 1 -type d -empty -delete 2>/dev/null || true
-            rmdir /run/rrun-it 2>/dev/null || true
+            rm -rf /run/rrun-it   # only the tests' roots: no container is left in them
             rm -rf /tmp/rrun-it-*
         fi
         exit $bad ;;

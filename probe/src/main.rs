@@ -253,6 +253,46 @@ fn main() {
                 1
             }
         },
+        "alloc" => {
+            // probe alloc MB: allocate and touch MB mebibytes (a memory hog).
+            let mb: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(64);
+            let mut chunks: Vec<Vec<u8>> = Vec::new();
+            for _ in 0..mb {
+                chunks.push(vec![1u8; 1 << 20]);
+            }
+            println!("allocated {} MiB", chunks.len());
+            0
+        }
+        "spin" => {
+            // probe spin SECS: burn CPU for SECS seconds of wall time.
+            let secs: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1);
+            let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+            let mut x = 0u64;
+            while std::time::Instant::now() < end {
+                x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+            }
+            println!("spun {x}");
+            0
+        }
+        "fork" => {
+            // probe fork N: start N sleeping children; print how many started.
+            let n: usize = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(10);
+            let mut started = 0;
+            for _ in 0..n {
+                // SAFETY: the child only sleeps and exits.
+                match unsafe { libc::fork() } {
+                    0 => {
+                        std::thread::sleep(std::time::Duration::from_secs(5));
+                        // SAFETY: leaving the child at once.
+                        unsafe { libc::_exit(0) };
+                    }
+                    pid if pid > 0 => started += 1,
+                    _ => break,
+                }
+            }
+            println!("started {started}");
+            0
+        }
         "signal-self" => {
             let sig: i32 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(9);
             // SAFETY: raising a signal on ourselves.

@@ -7,6 +7,7 @@ pub mod detect;
 pub mod devices;
 pub mod ebpf;
 pub mod resources;
+pub mod stats;
 pub mod view;
 
 use std::path::{Path, PathBuf};

@@ -72,6 +72,77 @@ pub enum Command {
     Ps(PsArgs),
     /// execute new process inside the container
     Exec(Box<ExecArgs>),
+    /// update container resource constraints
+    Update(Box<UpdateArgs>),
+    /// display container events such as OOM notifications, cpu, memory, and IO usage statistics
+    Events(EventsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// display the container's stats then exit
+    #[arg(long)]
+    pub stats: bool,
+    /// set the stats collection interval
+    #[arg(long, default_value = "5s")]
+    pub interval: String,
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// path to a file containing the resources to update or '-' to read from the standard input
+    #[arg(short = 'r', long)]
+    pub resources: Option<PathBuf>,
+    /// memory limit (in bytes, or with k/m/g)
+    #[arg(long)]
+    pub memory: Option<String>,
+    /// memory reservation or soft limit
+    #[arg(long = "memory-reservation")]
+    pub memory_reservation: Option<String>,
+    /// total memory usage (memory + swap); -1 for unlimited
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// kernel memory limit (cgroup v1)
+    #[arg(long = "kernel-memory")]
+    pub kernel_memory: Option<String>,
+    /// kernel memory limit for tcp buffers (cgroup v1)
+    #[arg(long = "kernel-memory-tcp")]
+    pub kernel_memory_tcp: Option<String>,
+    /// CPU shares (relative weight vs. other containers)
+    #[arg(long = "cpu-share")]
+    pub cpu_share: Option<u64>,
+    /// CPU CFS period to be used for hardcapping (in usecs)
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<u64>,
+    /// CPU CFS hardcap limit (in usecs); -1 for unlimited
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    pub cpu_quota: Option<i64>,
+    /// CPU CFS burst (in usecs)
+    #[arg(long = "cpu-burst")]
+    pub cpu_burst: Option<u64>,
+    /// CPU realtime period to be used for hardcapping (in usecs)
+    #[arg(long = "cpu-rt-period")]
+    pub cpu_rt_period: Option<u64>,
+    /// CPU realtime hardcap limit (in usecs)
+    #[arg(long = "cpu-rt-runtime")]
+    pub cpu_rt_runtime: Option<i64>,
+    /// set cgroup SCHED_IDLE or not (0 or 1)
+    #[arg(long = "cpu-idle")]
+    pub cpu_idle: Option<i64>,
+    /// CPU(s) to use
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// memory node(s) to use
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    /// maximum number of pids allowed in the container; -1 for unlimited
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<i64>,
+    /// specifies per cgroup weight, range is from 10 to 1000
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
+    pub id: String,
 }
 
 #[derive(Debug, Args)]
@@ -274,6 +345,8 @@ impl Cli {
             Some(Command::Resume(a)) => format!("resume {}", a.id),
             Some(Command::Ps(a)) => format!("ps {}", a.id),
             Some(Command::Exec(a)) => format!("exec {}", a.id),
+            Some(Command::Update(a)) => format!("update {}", a.id),
+            Some(Command::Events(a)) => format!("events {}", a.id),
             Some(Command::List(_)) => "list".into(),
             Some(Command::Spec(_)) => "spec".into(),
             Some(Command::Features) => "features".into(),
@@ -340,6 +413,33 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
             out(s);
             0
         }),
+        Some(Command::Update(a)) => container::update::update(
+            &g,
+            &a.id,
+            &container::update::UpdateOptions {
+                resources: a.resources.clone(),
+                memory: a.memory.clone(),
+                memory_reservation: a.memory_reservation.clone(),
+                memory_swap: a.memory_swap.clone(),
+                kernel_memory: a.kernel_memory.clone(),
+                kernel_memory_tcp: a.kernel_memory_tcp.clone(),
+                cpu_shares: a.cpu_share,
+                cpu_period: a.cpu_period,
+                cpu_quota: a.cpu_quota,
+                cpu_burst: a.cpu_burst,
+                cpu_rt_period: a.cpu_rt_period,
+                cpu_rt_runtime: a.cpu_rt_runtime,
+                cpu_idle: a.cpu_idle,
+                cpuset_cpus: a.cpuset_cpus.clone(),
+                cpuset_mems: a.cpuset_mems.clone(),
+                pids_limit: a.pids_limit,
+                blkio_weight: a.blkio_weight,
+            },
+        )
+        .map(|_| 0),
+        Some(Command::Events(a)) => container::events::parse_interval(&a.interval)
+            .and_then(|i| container::events::events(&g, &a.id, a.stats, i))
+            .map(|_| 0),
         Some(Command::Exec(a)) => container::exec::exec(
             &g,
             &container::exec::ExecOptions {

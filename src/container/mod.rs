@@ -3,6 +3,7 @@
 
 pub mod create;
 pub mod delete;
+pub mod events;
 pub mod exec;
 pub mod foreground;
 pub mod kill;
@@ -11,6 +12,7 @@ pub mod pause;
 pub mod ps;
 pub mod run;
 pub mod start;
+pub mod update;
 
 use std::path::PathBuf;
 
