@@ -263,7 +263,7 @@ fn events_report_oom() {
     }
     let c =
         running(Bundle::new("evoom").set("/linux/resources/memory", json!({"limit": 33554432})));
-    let mut ev = rt(&["events", "--interval", "10s", &c.id])
+    let ev = rt(&["events", "--interval", "10s", &c.id])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("events");
