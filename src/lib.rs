@@ -17,6 +17,7 @@ pub mod netdev;
 pub mod netlink;
 pub mod proc_files;
 pub mod process;
+pub mod reexec;
 pub mod rootfs;
 pub mod seccomp;
 pub mod signals;

@@ -16,6 +16,13 @@ fn main() {
             std::process::exit(code);
         }
     };
+    if matches!(
+        cli.command,
+        Some(cli::Command::Create(_) | cli::Command::Run(_) | cli::Command::Exec(_))
+    ) {
+        // These send processes into containers: run from a read-only binary.
+        rrun::reexec::ensure_readonly_self();
+    }
     if cli.version {
         let _ = std::io::stdout().write_all(cli::version_text().as_bytes());
         return;

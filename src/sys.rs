@@ -712,3 +712,50 @@ pub fn if_nametoindex(name: &CStr) -> Option<i32> {
     let i = unsafe { libc::if_nametoindex(name.as_ptr()) };
     (i != 0).then_some(i as i32)
 }
+
+/// execveat(fd, "", argv, envp, AT_EMPTY_PATH): execute the file `fd`
+/// refers to; returns only on failure.
+pub fn execveat_empty(
+    fd: BorrowedFd<'_>,
+    argv: &[std::ffi::CString],
+    envp: &[std::ffi::CString],
+) -> Errno {
+    let mut a: Vec<*const libc::c_char> = argv.iter().map(|s| s.as_ptr()).collect();
+    a.push(std::ptr::null());
+    let mut e: Vec<*const libc::c_char> = envp.iter().map(|s| s.as_ptr()).collect();
+    e.push(std::ptr::null());
+    // SAFETY: argv and envp are NULL-terminated arrays of valid C strings
+    // that outlive the call.
+    unsafe {
+        libc::syscall(
+            libc::SYS_execveat,
+            fd.as_raw_fd(),
+            c"".as_ptr(),
+            a.as_ptr(),
+            e.as_ptr(),
+            libc::AT_EMPTY_PATH,
+        );
+    }
+    Errno::last()
+}
+
+/// A memfd holding `data`, sealed against any change.
+pub fn sealed_memfd(name: &CStr, data: &[u8]) -> nix::Result<OwnedFd> {
+    use nix::sys::memfd::{memfd_create, MFdFlags};
+    let fd = memfd_create(name, MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING)?;
+    let mut off = 0;
+    while off < data.len() {
+        off += nix::unistd::write(&fd, &data[off..])?;
+    }
+    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+    // SAFETY: F_ADD_SEALS on a memfd we own.
+    check_int(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals) })?;
+    Ok(fd)
+}
+
+/// Is `fd` (opened for reading) a memfd sealed against writes?
+pub fn memfd_write_sealed(fd: BorrowedFd<'_>) -> bool {
+    // SAFETY: F_GET_SEALS on a descriptor we hold.
+    let seals = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) };
+    seals > 0 && seals & libc::F_SEAL_WRITE != 0
+}

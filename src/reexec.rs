@@ -1,0 +1,116 @@
+//! CVE-2019-5736 class: no process that rrun sends into a container may run
+//! from a writable rrun binary, or a container process could open its
+//! /proc/<pid>/exe, keep the descriptor, and write the binary once rrun
+//! exits (non-dumpable is not enough: CAP_SYS_PTRACE without a user
+//! namespace passes the ptrace check).
+//!
+//! So `create`, `run` and `exec` (only they: never state, kill, delete...)
+//! re-execute themselves, once, at start, from a read-only bind of the rrun
+//! binary: a detached mount (open_tree of /proc/self/exe, made read-only
+//! with mount_setattr) executed with execveat. Every process they fork (the
+//! init, the exec'd process) then has an exe that cannot be opened for
+//! writing (EROFS), even by root in the container, and the mount is in no
+//! namespace anyone could remount. Where no mount can be made (no
+//! privilege), a sealed memfd copy of the binary serves instead.
+
+use std::ffi::CString;
+use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+
+use crate::sys;
+
+/// Set in the environment of the re-executed rrun (removed at once).
+const MARK: &str = "_RRUN_READONLY_SELF";
+
+/// Is this rrun already running from a read-only binary?
+fn running_readonly() -> bool {
+    let Ok(fd) = nix::fcntl::open(
+        "/proc/self/exe",
+        OFlag::O_PATH | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return false;
+    };
+    if nix::sys::statvfs::fstatvfs(&fd)
+        .is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
+    {
+        return true;
+    }
+    // A sealed memfd cannot be written either.
+    nix::fcntl::open(
+        "/proc/self/exe",
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .is_ok_and(|f| sys::memfd_write_sealed(f.as_fd()))
+}
+
+/// A read-only view of our own binary: a detached read-only bind mount, or
+/// a sealed memfd copy.
+fn readonly_binary() -> nix::Result<OwnedFd> {
+    match readonly_bind() {
+        Ok(fd) => Ok(fd),
+        Err(_) => sealed_copy(),
+    }
+}
+
+fn readonly_bind() -> nix::Result<OwnedFd> {
+    let flags = sys::OPEN_TREE_CLONE | sys::OPEN_TREE_CLOEXEC;
+    let tree = sys::open_tree(nix::fcntl::AT_FDCWD, c"/proc/self/exe", flags)?;
+    let attr = sys::MountAttr {
+        attr_set: sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV,
+        ..Default::default()
+    };
+    sys::mount_setattr(tree.as_fd(), false, &attr)?;
+    Ok(tree)
+}
+
+fn sealed_copy() -> nix::Result<OwnedFd> {
+    let mut src = std::fs::File::open("/proc/self/exe")
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+    let mut data = Vec::new();
+    src.read_to_end(&mut data).map_err(|_| Errno::EIO)?;
+    sys::sealed_memfd(c"rrun", &data)
+}
+
+/// Re-execute from a read-only binary unless already doing so. Returns only
+/// when no re-execution happens (already read-only, or it is impossible:
+/// then the caller goes on, as before the protection existed).
+pub fn ensure_readonly_self() {
+    if std::env::var_os(MARK).is_some() {
+        return; // re-executed already: never loop
+    }
+    if cfg!(feature = "attack-tests") && std::env::var_os("RRUN_TEST_NO_READONLY_SELF").is_some() {
+        return; // test-only: show that the attack tests catch the weakness
+    }
+    if running_readonly() {
+        return;
+    }
+    let Ok(binary) = readonly_binary() else {
+        return;
+    };
+    let argv: Vec<CString> = std::env::args_os()
+        .filter_map(|a| CString::new(std::os::unix::ffi::OsStrExt::as_bytes(a.as_os_str())).ok())
+        .collect();
+    let mut envp: Vec<CString> = std::env::vars_os()
+        .filter_map(|(k, v)| {
+            let mut kv = std::os::unix::ffi::OsStrExt::as_bytes(k.as_os_str()).to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(std::os::unix::ffi::OsStrExt::as_bytes(v.as_os_str()));
+            CString::new(kv).ok()
+        })
+        .collect();
+    envp.push(CString::new(format!("{MARK}=1")).unwrap_or_default());
+    // On failure (e.g. a seccomp profile of our caller forbids execveat),
+    // go on as we are.
+    let _ = sys::execveat_empty(binary.as_fd(), &argv, &envp);
+}
+
+/// For tests and `features`: is the running binary protected?
+pub fn self_is_readonly() -> bool {
+    running_readonly()
+}
