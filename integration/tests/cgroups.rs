@@ -285,10 +285,9 @@ fn systemd_style_path_maps_to_a_scope() {
         return; // runc needs systemd for this form
     }
     let tag = format!("sd{}", std::process::id());
-    let b = Bundle::new("sd").set(
-        "/linux/cgroupsPath",
-        json!(format!("system.slice:rrun:{tag}")),
-    );
+    let b = Bundle::new("sd")
+        .set("/linux/cgroupsPath", json!(format!("system.slice:rrun:{tag}")))
+        .args(&["/bin/probe", "sleep", "30"]);
     b.write();
     let id = unique_id("sd");
     let r = runtime(&[
