@@ -43,6 +43,10 @@ if has unit; then
     step "unit tests" cargo test --locked -p rrun
 fi
 if has integration; then
+    # The attack tests' build: protections that can be switched off, pause points.
+    cargo build --locked -p rrun --features attack-tests
+    mkdir -p target/attack && cp target/debug/rrun target/attack/rrun
+    export RRUN_ATTACK_BUILD=$root/target/attack/rrun
     step "integration tests (rrun)" cargo test --locked -p integration -- --test-threads=2
     step "differential tests (runc oracle)" env RRUN_RUNTIME=/usr/sbin/runc \
         cargo test --locked -p integration -- --test-threads=2

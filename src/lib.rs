@@ -24,6 +24,7 @@ pub mod signals;
 pub mod spec;
 pub mod state;
 pub mod sys;
+pub mod testpoint;
 pub mod tty;
 pub mod userns;
 

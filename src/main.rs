@@ -16,6 +16,7 @@ fn main() {
             std::process::exit(code);
         }
     };
+    rrun::testpoint::init();
     if matches!(
         cli.command,
         Some(cli::Command::Create(_) | cli::Command::Run(_) | cli::Command::Exec(_))

@@ -84,8 +84,8 @@ pub fn ensure_readonly_self() {
     if std::env::var_os(MARK).is_some() {
         return; // re-executed already: never loop
     }
-    if cfg!(feature = "attack-tests") && std::env::var_os("RRUN_TEST_NO_READONLY_SELF").is_some() {
-        return; // test-only: show that the attack tests catch the weakness
+    if crate::testpoint::disabled("readonly-self") {
+        return;
     }
     if running_readonly() {
         return;

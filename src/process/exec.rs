@@ -119,6 +119,8 @@ fn recipe(
         }
     }
     sys::set_parent_death_signal(libc::SIGKILL).at(|| "set parent death signal")?;
+    // Attack tests hold here: inside the container's pid namespace, still rrun.
+    crate::testpoint::pause("exec-entered");
     finish::wait_for(&fds.sync, "Continue")?;
     if let Some(cpus) = &p.cpu_affinity_final {
         sys::sched_setaffinity_self(cpus).at(|| "set the final CPU affinity")?;

@@ -84,7 +84,11 @@ fn recipe(
     // Mounts, /dev and devices, in the new mount namespace, before pivot.
     let prepared = rootfs::prepare(&plan.rootfs, &fds.idmaps)?;
     let root = prepared.root;
-    rootfs::ensure_dir(root.as_fd(), &p.cwd)?;
+    // A missing cwd is created (resolved in the root: a magic link such as
+    // /proc/self/fd/N is refused here already).
+    if !crate::testpoint::disabled("cwd-check") {
+        rootfs::ensure_dir(root.as_fd(), &p.cwd)?;
+    }
     // Namespaced sysctls through the host's verified procfs: the values
     // written are those of the writer's namespaces, which are ours now.
     for (key, value) in &plan.sysctls {

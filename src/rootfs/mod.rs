@@ -158,6 +158,18 @@ fn mount_one(
     } else {
         resolve::ensure_target(root, &m.dest, m.file_target).at(step)?
     };
+    // Attack tests hold here: the target is resolved, the mount not made.
+    crate::testpoint::pause_at("mount-target", &m.dest.to_string_lossy());
+    let target = if crate::testpoint::disabled("in-root-mounts") {
+        // The weakness the protection removes: look the path up again,
+        // following symlinks as the host sees them.
+        let path = plan
+            .rootfs
+            .join(m.dest.strip_prefix("/").unwrap_or(&m.dest));
+        nix::fcntl::open(&path, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty()).at(step)?
+    } else {
+        target
+    };
     let tree = match (&m.kind, prebuilt) {
         (MountKind::Bind { .. }, Some(tree)) => {
             // Built and idmapped by the parent; attributes already set.
