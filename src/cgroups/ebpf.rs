@@ -350,7 +350,7 @@ fn install(cgroup_dir: &Path, insns: &[Insn]) -> Result<(), CgroupError> {
     .map_err(|e| fail("open the cgroup", text(e)))?;
     let old = rrun_programs(dir.as_fd()).map_err(|e| fail("query attached programs", text(e)))?;
     let prog = load(&encode(insns)).map_err(|e| fail("load the program", e))?;
-    raw::prog_attach(
+    crate::sys::bpf::prog_attach(
         dir.as_fd(),
         prog.as_fd(),
         ATTACH_CGROUP_DEVICE,
@@ -358,7 +358,7 @@ fn install(cgroup_dir: &Path, insns: &[Insn]) -> Result<(), CgroupError> {
     )
     .map_err(|e| fail("attach the program", text(e)))?;
     for p in old {
-        raw::prog_detach(dir.as_fd(), p.as_fd(), ATTACH_CGROUP_DEVICE)
+        crate::sys::bpf::prog_detach(dir.as_fd(), p.as_fd(), ATTACH_CGROUP_DEVICE)
             .map_err(|e| fail("detach the previous program", text(e)))?;
     }
     Ok(())
@@ -372,7 +372,7 @@ fn text(e: Errno) -> String {
 /// log and report its end. EPERM may be the memlock limit (before Linux 5.11
 /// BPF memory counts against it): retry with the limit lifted, as runc does.
 fn load(code: &[u8]) -> Result<OwnedFd, String> {
-    match raw::prog_load(PROG_TYPE_CGROUP_DEVICE, code, LICENSE, PROG_NAME, None) {
+    match crate::sys::bpf::prog_load(PROG_TYPE_CGROUP_DEVICE, code, LICENSE, PROG_NAME, None) {
         Ok(fd) => Ok(fd),
         Err(Errno::EPERM) => with_unlimited_memlock(|| load_with_log(code)),
         Err(_) => load_with_log(code),
@@ -381,7 +381,7 @@ fn load(code: &[u8]) -> Result<OwnedFd, String> {
 
 fn load_with_log(code: &[u8]) -> Result<OwnedFd, String> {
     let mut log = vec![0u8; VERIFIER_LOG_SIZE];
-    raw::prog_load(
+    crate::sys::bpf::prog_load(
         PROG_TYPE_CGROUP_DEVICE,
         code,
         LICENSE,
@@ -420,12 +420,12 @@ fn with_unlimited_memlock<T>(f: impl FnOnce() -> T) -> T {
 fn rrun_programs(dir: BorrowedFd<'_>) -> nix::Result<Vec<OwnedFd>> {
     let mut out = Vec::new();
     for id in attached_ids(dir)? {
-        let fd = match raw::prog_get_fd_by_id(id) {
+        let fd = match crate::sys::bpf::prog_get_fd_by_id(id) {
             Ok(fd) => fd,
             Err(Errno::ENOENT | Errno::EPERM | Errno::EACCES) => continue,
             Err(e) => return Err(e),
         };
-        if is_ours(&raw::prog_name(fd.as_fd())?) {
+        if is_ours(&crate::sys::bpf::prog_name(fd.as_fd())?) {
             out.push(fd);
         }
     }
@@ -439,9 +439,9 @@ fn is_ours(name: &[u8]) -> bool {
 /// Ids of the device programs attached to this cgroup itself.
 fn attached_ids(dir: BorrowedFd<'_>) -> nix::Result<Vec<u32>> {
     for _ in 0..10 {
-        let count = raw::prog_query(dir, ATTACH_CGROUP_DEVICE, &mut [])?;
+        let count = crate::sys::bpf::prog_query(dir, ATTACH_CGROUP_DEVICE, &mut [])?;
         let mut ids = vec![0u32; count];
-        match raw::prog_query(dir, ATTACH_CGROUP_DEVICE, &mut ids) {
+        match crate::sys::bpf::prog_query(dir, ATTACH_CGROUP_DEVICE, &mut ids) {
             Ok(n) => {
                 ids.truncate(n);
                 return Ok(ids);
@@ -452,232 +452,6 @@ fn attached_ids(dir: BorrowedFd<'_>) -> nix::Result<Vec<u32>> {
         }
     }
     Err(Errno::EAGAIN)
-}
-
-/// Raw bpf(2) calls: to move into sys.rs (the only home of `unsafe`).
-mod raw {
-    use std::ffi::CStr;
-    use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-
-    use nix::errno::Errno;
-
-    const BPF_PROG_LOAD: libc::c_long = 5;
-    const BPF_PROG_ATTACH: libc::c_long = 8;
-    const BPF_PROG_DETACH: libc::c_long = 9;
-    const BPF_PROG_GET_FD_BY_ID: libc::c_long = 13;
-    const BPF_OBJ_GET_INFO_BY_FD: libc::c_long = 15;
-    const BPF_PROG_QUERY: libc::c_long = 16;
-    const BPF_OBJ_NAME_LEN: usize = 16;
-
-    /// One command's part of union bpf_attr, followed by zeros: the kernel
-    /// may write fields of a newer layout past our part (BPF_PROG_QUERY
-    /// writes query.revision since Linux 6.6), so the buffer is bigger. No
-    /// padding anywhere (the kernel wants unused bytes zero): every head is
-    /// made of u32 and u64 fields, a multiple of its alignment, and the tail
-    /// is u32s.
-    #[repr(C)]
-    struct Attr<T> {
-        head: T,
-        tail: [u32; 48],
-    }
-
-    /// bpf(cmd, attr): `T` must be a plain repr(C) struct of integers whose
-    /// pointer fields (as u64) point at memory valid for the call.
-    fn bpf<T>(cmd: libc::c_long, head: T) -> nix::Result<(libc::c_long, T)> {
-        let mut attr = Attr {
-            head,
-            tail: [0; 48],
-        };
-        // SAFETY: attr is a zero-padded bpf_attr of the size we pass; the
-        // pointers inside it are valid for the duration of the call.
-        let ret = unsafe {
-            libc::syscall(
-                libc::SYS_bpf,
-                cmd,
-                &mut attr as *mut Attr<T>,
-                std::mem::size_of::<Attr<T>>(),
-            )
-        };
-        if ret < 0 {
-            Err(Errno::last())
-        } else {
-            Ok((ret, attr.head))
-        }
-    }
-
-    fn owned(fd: libc::c_long) -> OwnedFd {
-        // SAFETY: the kernel just returned this new descriptor.
-        unsafe { OwnedFd::from_raw_fd(fd as RawFd) }
-    }
-
-    #[repr(C)]
-    #[derive(Default)]
-    struct ProgLoad {
-        prog_type: u32,
-        insn_cnt: u32,
-        insns: u64,
-        license: u64,
-        log_level: u32,
-        log_size: u32,
-        log_buf: u64,
-        kern_version: u32,
-        prog_flags: u32,
-        prog_name: [u8; BPF_OBJ_NAME_LEN],
-    }
-
-    /// BPF_PROG_LOAD of `code` (struct bpf_insn bytes). With `log`, the
-    /// verifier writes its log there (level 1).
-    pub fn prog_load(
-        prog_type: u32,
-        code: &[u8],
-        license: &CStr,
-        name: &[u8],
-        log: Option<&mut [u8]>,
-    ) -> nix::Result<OwnedFd> {
-        if code.is_empty() || code.len() % 8 != 0 || name.len() >= BPF_OBJ_NAME_LEN {
-            return Err(Errno::EINVAL);
-        }
-        let mut attr = ProgLoad {
-            prog_type,
-            insn_cnt: (code.len() / 8) as u32,
-            insns: code.as_ptr() as u64,
-            license: license.as_ptr() as u64,
-            ..Default::default()
-        };
-        attr.prog_name[..name.len()].copy_from_slice(name);
-        if let Some(log) = log {
-            attr.log_level = 1;
-            attr.log_size = log.len().min(u32::MAX as usize) as u32;
-            attr.log_buf = log.as_mut_ptr() as u64;
-        }
-        bpf(BPF_PROG_LOAD, attr).map(|(fd, _)| owned(fd))
-    }
-
-    #[repr(C)]
-    #[derive(Default)]
-    struct ProgAttach {
-        target_fd: u32,
-        attach_bpf_fd: u32,
-        attach_type: u32,
-        attach_flags: u32,
-    }
-
-    pub fn prog_attach(
-        target: BorrowedFd<'_>,
-        prog: BorrowedFd<'_>,
-        attach_type: u32,
-        flags: u32,
-    ) -> nix::Result<()> {
-        let attr = ProgAttach {
-            target_fd: target.as_raw_fd() as u32,
-            attach_bpf_fd: prog.as_raw_fd() as u32,
-            attach_type,
-            attach_flags: flags,
-        };
-        bpf(BPF_PROG_ATTACH, attr).map(drop)
-    }
-
-    pub fn prog_detach(
-        target: BorrowedFd<'_>,
-        prog: BorrowedFd<'_>,
-        attach_type: u32,
-    ) -> nix::Result<()> {
-        let attr = ProgAttach {
-            target_fd: target.as_raw_fd() as u32,
-            attach_bpf_fd: prog.as_raw_fd() as u32,
-            attach_type,
-            attach_flags: 0,
-        };
-        bpf(BPF_PROG_DETACH, attr).map(drop)
-    }
-
-    #[repr(C)]
-    #[derive(Default)]
-    struct ProgQuery {
-        target_fd: u32,
-        attach_type: u32,
-        query_flags: u32,
-        attach_flags: u32,
-        prog_ids: u64,
-        prog_cnt: u32,
-        _pad: u32,
-    }
-
-    /// BPF_PROG_QUERY: fill `ids` with the programs attached to `target`
-    /// itself; returns how many there are (ENOSPC when `ids` is too short
-    /// and not empty; an empty `ids` only counts).
-    pub fn prog_query(
-        target: BorrowedFd<'_>,
-        attach_type: u32,
-        ids: &mut [u32],
-    ) -> nix::Result<usize> {
-        let attr = ProgQuery {
-            target_fd: target.as_raw_fd() as u32,
-            attach_type,
-            prog_ids: if ids.is_empty() {
-                0
-            } else {
-                ids.as_mut_ptr() as u64
-            },
-            prog_cnt: ids.len().min(u32::MAX as usize) as u32,
-            ..Default::default()
-        };
-        bpf(BPF_PROG_QUERY, attr).map(|(_, a)| a.prog_cnt as usize)
-    }
-
-    #[repr(C)]
-    #[derive(Default)]
-    struct GetFdById {
-        prog_id: u32,
-        next_id: u32,
-        open_flags: u32,
-    }
-
-    pub fn prog_get_fd_by_id(id: u32) -> nix::Result<OwnedFd> {
-        let attr = GetFdById {
-            prog_id: id,
-            ..Default::default()
-        };
-        bpf(BPF_PROG_GET_FD_BY_ID, attr).map(|(fd, _)| owned(fd))
-    }
-
-    #[repr(C)]
-    #[derive(Default)]
-    struct InfoByFd {
-        bpf_fd: u32,
-        info_len: u32,
-        info: u64,
-    }
-
-    /// The start of struct bpf_prog_info, up to the name.
-    #[repr(C)]
-    #[derive(Default)]
-    struct ProgInfo {
-        prog_type: u32,
-        id: u32,
-        tag: [u8; 8],
-        jited_prog_len: u32,
-        xlated_prog_len: u32,
-        jited_prog_insns: u64,
-        xlated_prog_insns: u64,
-        load_time: u64,
-        created_by_uid: u32,
-        nr_map_ids: u32,
-        map_ids: u64,
-        name: [u8; BPF_OBJ_NAME_LEN],
-    }
-
-    /// The name a program was loaded with (NUL-padded).
-    pub fn prog_name(prog: BorrowedFd<'_>) -> nix::Result<[u8; BPF_OBJ_NAME_LEN]> {
-        let mut info = ProgInfo::default();
-        let attr = InfoByFd {
-            bpf_fd: prog.as_raw_fd() as u32,
-            info_len: std::mem::size_of::<ProgInfo>() as u32,
-            info: &mut info as *mut ProgInfo as u64,
-        };
-        bpf(BPF_OBJ_GET_INFO_BY_FD, attr)?;
-        Ok(info.name)
-    }
 }
 
 #[cfg(test)]

@@ -238,7 +238,7 @@ impl Cgroup {
     }
 
     /// Apply lowered resources. Device rules on v1 go to devices.{allow,deny};
-    /// on v2 they need a BPF program (see the cgroups issue).
+    /// on v2 they become an eBPF device program (ebpf.rs).
     pub fn apply(&self, plan: &ResourcesPlan) -> Result<(), CgroupError> {
         if self.unified {
             let Some(d) = self.v2_dir() else {

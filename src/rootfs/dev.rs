@@ -132,7 +132,19 @@ fn create_device(root: BorrowedFd<'_>, d: &DevicePlan, bind: bool) -> Result<(),
         Ok(()) => {}
         Err(Errno::EEXIST) => return check_existing(dir.as_fd(), name, d),
         // Not allowed to mknod (a user namespace we did not plan for): bind.
-        Err(Errno::EPERM) => return bind_host_node(root, d),
+        Err(Errno::EPERM) => {
+            // A user namespace we did not plan for can bind the host's node;
+            // otherwise the device cgroup refused mknod: say that.
+            return bind_host_node(root, d).map_err(|_| {
+                StepError::new(
+                    format!(
+                        "create device {} (mknod is not allowed by the device rules)",
+                        d.path.display()
+                    ),
+                    Errno::EPERM,
+                )
+            });
+        }
         Err(e) => return Err(StepError::new(step(), e)),
     }
     fchownat(
