@@ -12,7 +12,7 @@ root=$PWD
 [[ ${RRUN_SKIP_DEPS:-} == 1 ]] || hack/deps.sh
 [[ $(id -u) == 0 ]] || { echo "test.sh: the tests create real containers: run as root" >&2; exit 1; }
 
-suites=${RRUN_SUITES:-"lint unit integration conformance engines v2"}
+suites=${RRUN_SUITES:-"lint unit integration conformance engines v2 fuzz"}
 has() { [[ " $suites " == *" $1 "* ]]; }
 
 hack/build.sh
@@ -63,6 +63,10 @@ if has engines; then
 fi
 if has v2; then
     step "integration tests on pure cgroup v2 (VM)" hack/v2-tests.sh
+fi
+
+if has fuzz; then
+    step "fuzz config.json (60 s)" hack/fuzz.sh 60
 fi
 
 step "nothing left behind" hack/leftovers.sh check "$before"

@@ -442,6 +442,9 @@ fn opt(c: &Ctx, name: &'static str) -> Res {
     }
 }
 
+/// Idmapped mounts go on /home: a directory the shared rootfs has (in a
+/// user namespace a mount target cannot be created in a rootfs owned by the
+/// host's root, with any runtime).
 pub const MAPPING: &str = r#"[{"containerID": 0, "hostID": 100000, "size": 65536}]"#;
 
 /// The default bundle in a new user namespace mapping 0-65535 to 100000.
@@ -461,22 +464,22 @@ fn idmap(c: &Ctx, recursive: bool) -> Res {
     } else {
         json!(["bind", "idmap"])
     };
-    let b = userns_bundle(c).mount(json!({"destination": "/idm", "type": "bind", "source": fx, "options": opts, "uidMappings": m, "gidMappings": m}));
+    let b = userns_bundle(c).mount(json!({"destination": "/home", "type": "bind", "source": fx, "options": opts, "uidMappings": m, "gidMappings": m}));
     let out = c.shell(
         b,
         // The sub-mount is only there with ridmap: the last stat may fail.
-        "stat -c '%u:%g' /idm/file; stat -c '%u:%g' /idm/sub/file 2>&1; true",
+        "stat -c '%u:%g' /home/file; stat -c '%u:%g' /home/sub/file 2>&1; true",
     )?;
     let lines: Vec<&str> = out.lines().collect();
     ensure!(
         lines.first() == Some(&"0:0"),
-        "/idm/file owner {:?} (want 0:0 through the mount's mapping; 65534 means no idmapping)",
+        "/home/file owner {:?} (want 0:0 through the mount's mapping; 65534 means no idmapping)",
         lines.first()
     );
     if recursive {
         ensure!(
             lines.get(1) == Some(&"0:0"),
-            "/idm/sub/file owner {:?} (want 0:0: ridmap is recursive)",
+            "/home/sub/file owner {:?} (want 0:0: ridmap is recursive)",
             lines.get(1)
         );
     }
@@ -488,7 +491,7 @@ fn idmap_no_userns(c: &Ctx) -> Res {
     for o in [json!(["bind", "idmap"]), json!(["rbind", "ridmap"])] {
         let b = c
             .bundle()
-            .mount(json!({"destination": "/idm", "type": "bind", "source": fx, "options": o}));
+            .mount(json!({"destination": "/home", "type": "bind", "source": fx, "options": o}));
         ensure!(
             c.try_create(&b, &[]).is_err(),
             "{o} without any mapping and without a user namespace was accepted"
@@ -500,17 +503,20 @@ fn idmap_no_userns(c: &Ctx) -> Res {
 fn idmap_userns_mapping(c: &Ctx) -> Res {
     let fx = fixture(c, 0)?;
     let b = userns_bundle(c)
-        .mount(json!({"destination": "/idm", "type": "bind", "source": fx, "options": ["bind", "idmap"]}))
-        .sh("stat -c '%u:%g' /idm/file");
+        .mount(json!({"destination": "/home", "type": "bind", "source": fx, "options": ["bind", "idmap"]}))
+        .sh("stat -c '%u:%g' /home/file");
     b.write();
     let o = c.run(&b);
-    if o.ok() {
-        ensure!(
-            o.stdout.trim() == "0:0",
-            "/idm/file owner {:?}: the idmap option was accepted but no idmapping applied",
-            o.stdout.trim()
-        );
-    }
+    ensure!(
+        o.ok(),
+        "idmap with the container's mappings failed: {}",
+        o.brief()
+    );
+    ensure!(
+        o.stdout.trim() == "0:0",
+        "/home/file owner {:?}: the idmap option was accepted but no idmapping applied",
+        o.stdout.trim()
+    );
     Ok(())
 }
 
