@@ -87,9 +87,10 @@ class Bench:
             for line in tail:
                 print(f"bench:   {line}", file=sys.stderr)
 
-    def call(self, who, argv, timeout=None):
-        """Run argv to completion; its duration in ns, or None on failure/hang."""
-        if self.a.gap:
+    def call(self, who, argv, timeout=None, gap=True):
+        """Run argv to completion; its duration in ns, or None on failure/hang.
+        With --gap, idle first (outside the timed region)."""
+        if gap and self.a.gap:
             time.sleep(self.a.gap / 1000)
         self.errlog.seek(0)
         self.errlog.truncate()
@@ -137,8 +138,11 @@ class Bench:
     def one_lifecycle(self, rt, i):
         cid = f"{self.tag}-lc{i}-{rt.name}"
         pf = os.path.join(self.a.work, cid + ".pid")
+        if self.a.gap:
+            time.sleep(self.a.gap / 1000)  # once, before the whole lifecycle
         t0 = now()
-        if self.call(rt.name, rt.cmd("create", "--bundle", self.a.bundle, "--pid-file", pf, cid)) is None:
+        if self.call(rt.name, rt.cmd("create", "--bundle", self.a.bundle, "--pid-file", pf, cid),
+                     gap=False) is None:
             self.force_delete(rt, cid)
             return
         t1 = now()
@@ -152,7 +156,7 @@ class Bench:
             return
         os.unlink(pf)
         t1b = now()
-        if self.call(rt.name, rt.cmd("start", cid)) is None:
+        if self.call(rt.name, rt.cmd("start", cid), gap=False) is None:
             os.close(pidfd)
             self.force_delete(rt, cid)
             return
@@ -166,7 +170,7 @@ class Bench:
             return
         reap(pid)
         t3b = now()
-        if self.call(rt.name, rt.cmd("delete", cid)) is None:
+        if self.call(rt.name, rt.cmd("delete", cid), gap=False) is None:
             self.force_delete(rt, cid)
             return
         t4 = now()
@@ -185,6 +189,8 @@ class Bench:
                 self.force_delete(who, cid)
             return
         self.add(fig, who.name, ms(d))
+        if CPU["last"] is not None:
+            self.add(fig + "-cpu", who.name, CPU["last"])
 
     def run(self, rts, floors):
         for i in range(self.a.iterations):
@@ -239,6 +245,8 @@ class Bench:
                          who.cmd("run", "--bundle", self.a.bundle, c) for c in ids]
                 self.errlog.seek(0)
                 self.errlog.truncate()
+                if self.a.gap:
+                    time.sleep(self.a.gap / 1000)
                 t0 = now()
                 procs = [subprocess.Popen(a, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                           stderr=self.errlog, start_new_session=True) for a in argvs]
@@ -307,19 +315,27 @@ class Bench:
         reap_all()
 
 
+CPU = {"last": None}
+
+
 def wait(p, timeout):
-    """Wait for p for at most timeout seconds; its exit code, or None.
-    (Popen.wait(timeout) polls with sleeps that double from 0.5 ms, which
-    would round every duration up to 0.5 * (2^k - 1) ms: wait on a pidfd.)"""
-    try:
-        fd = os.pidfd_open(p.pid)
-    except ProcessLookupError:
-        return p.wait()
+    """Wait for p for at most timeout seconds; its exit code, or None. The
+    CPU time (user + sys) of p and of the children it waited for goes to
+    CPU["last"], in ms. (Popen.wait(timeout) polls with sleeps that double
+    from 0.5 ms, which would round every duration up to 0.5 * (2^k - 1) ms:
+    wait on a pidfd, then reap with wait4 for the rusage.)"""
+    CPU["last"] = None
+    fd = os.pidfd_open(p.pid)
     try:
         r, _, _ = select.select([fd], [], [], timeout)
     finally:
         os.close(fd)
-    return p.wait() if r else None
+    if not r:
+        return None
+    _, status, ru = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    CPU["last"] = (ru.ru_utime + ru.ru_stime) * 1000
+    return p.returncode
 
 
 def kill_group(p):
@@ -420,7 +436,7 @@ def table(b, names, a):
 
     def ratio(fig, who, base="crun"):
         x, y = med(fig, who), med(fig, base)
-        return f"{x / y:.2f}×" if x is not None and y else "–"
+        return f"{x / y:.3g}×" if x is not None and y else "–"
 
     def target(ok):
         return "–" if ok is None else ("yes" if ok else "no")
@@ -450,9 +466,10 @@ def table(b, names, a):
         row("run /bin/true (foreground), ms", "run", "≤ 0.6× crun", cmp("run", "<=", 0.6), floor=True)
         fl = med("run", "floor")
         if fl:
-            cells = [f"{med('run', n) / fl:.2f}×" if med("run", n) else "–" for n in names]
+            cells = [f"{med('run', n) / fl:.3g}×" if med("run", n) else "–" for n in names]
             ok = med("run", "rrun") <= 1.5 * fl if med("run", "rrun") else None
             rows.append(["run ÷ kernel floor"] + cells + ["1×", "–", "–", "≤ 1.5× floor", target(ok)])
+        row("  · CPU time (user+sys, with the children it waited for), ms", "run-cpu", floor=True)
         if S.get(("run", "floor-self")):
             rows.append(["  · kernel floor, child joins its cgroups itself (tasks ← 0), ms"] +
                         ["–"] * len(names) + [cell(S[("run", "floor-self")]), "–", "–", "", ""])
@@ -468,6 +485,12 @@ def table(b, names, a):
             ok = (x - y) <= 1.5 if x is not None and y is not None else None
             rows.append([f"  · seccomp adds ({kind}; median − run median), ms"] + cells +
                         ["–", "–", "–", "≤ 1.5 ms", target(ok)])
+        for kind in ("cold", "warm"):
+            cells = []
+            for n in names:
+                x, y = med(f"sc-{kind}-cpu", n), med("run-cpu", n)
+                cells.append(f"{x - y:+.2f}" if x is not None and y is not None else "–")
+            rows.append([f"  · seccomp adds CPU time ({kind}), ms"] + cells + ["–", "–", "–", "", ""])
     if have("exec"):
         row("exec /bin/true into a running container, ms", "exec", "≤ 0.6× crun", cmp("exec", "<=", 0.6))
     if have("parallel"):
@@ -510,7 +533,7 @@ def header(a, rts, b):
         f"{ver.get('rrun')} ({a.rrun_path}); {ver.get('runc')}; {ver.get('crun')}.",
         f"{a.iterations} iterations per figure, interleaved (runtime order rotates each iteration); "
         f"parallel: {a.rounds} round(s) of {a.parallel}; peak RSS: {a.rss_reps} create(s) each. "
-        f"Cells: median (min–max)." + (f" {a.gap:g} ms idle before every timed call." if a.gap else ""),
+        f"Cells: median (min–max)." + (f" {a.gap:g} ms idle before every timed command (before each lifecycle, each parallel batch)." if a.gap else ""),
         ("Every call wrapped on its own: `unshare --mount --propagation private sh -c 'umount "
          "/sys/fs/cgroup/unified; exec \"$0\" \"$@\"' RUNTIME ARGS` (its cost is in every figure)."
          if a.wrap_each else
