@@ -30,8 +30,17 @@ impl IdMaps {
         })
     }
 
-    /// Write the maps of process `pid` (the parent does this as root).
+    /// Write the maps of process `pid`: directly as root (or for the single
+    /// own-id mapping an unprivileged user may write), else through the
+    /// setuid newuidmap/newgidmap helpers that check /etc/subuid and /etc/subgid.
     pub fn write(&self, proc: &ProcRoot, pid: i32) -> Result<(), Error> {
+        if !nix::unistd::geteuid().is_root() {
+            return self.write_unprivileged(proc, pid);
+        }
+        self.write_direct(proc, pid)
+    }
+
+    fn write_direct(&self, proc: &ProcRoot, pid: i32) -> Result<(), Error> {
         if self.deny_setgroups {
             proc.write(&format!("{pid}/setgroups"), b"deny")
                 .step(|| "write setgroups deny")?;
@@ -46,6 +55,49 @@ impl IdMaps {
         }
         Ok(())
     }
+}
+
+impl IdMaps {
+    fn write_unprivileged(&self, proc: &ProcRoot, pid: i32) -> Result<(), Error> {
+        let own = |map: &str, id: u32| {
+            let lines: Vec<&str> = map.lines().collect();
+            lines.len() == 1
+                && lines[0].split_whitespace().nth(1) == Some(id.to_string().as_str())
+                && lines[0].split_whitespace().nth(2) == Some("1")
+        };
+        let uid = nix::unistd::geteuid().as_raw();
+        let gid = nix::unistd::getegid().as_raw();
+        if own(&self.uid_map, uid) && own(&self.gid_map, gid) {
+            // The kernel lets us map ourselves, once setgroups is denied.
+            let direct = IdMaps {
+                deny_setgroups: true,
+                ..self.clone()
+            };
+            return direct.write_direct(proc, pid);
+        }
+        helper("newuidmap", pid, &self.uid_map)?;
+        helper("newgidmap", pid, &self.gid_map)
+    }
+}
+
+/// newuidmap/newgidmap PID ID HOSTID SIZE...
+fn helper(tool: &str, pid: i32, map: &str) -> Result<(), Error> {
+    let mut cmd = std::process::Command::new(tool);
+    cmd.arg(pid.to_string()).args(map.split_whitespace());
+    let out = cmd.output().map_err(|e| {
+        Error::Other(format!(
+            "{tool}: {} (install Debian's uidmap package)",
+            crate::error::io_text(&e)
+        ))
+    })?;
+    if !out.status.success() {
+        return Err(Error::Other(format!(
+            "{tool} {pid} {}: {}",
+            map.split_whitespace().collect::<Vec<_>>().join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(())
 }
 
 fn map_text(field: &str, maps: &[LinuxIdMapping]) -> Result<String, SpecError> {
@@ -93,6 +145,69 @@ pub fn to_host(map: &str, id: u32) -> Option<u32> {
         let (c, h, n) = (it.next()??, it.next()??, it.next()??);
         (id >= c && (id - c) < n).then(|| h + (id - c))
     })
+}
+
+/// The (uid_map, gid_map) of the user namespace at `path`, as its parent
+/// namespace sees them: read from /proc/<pid>/ when the path names a
+/// process, else by a child that joins the namespace and reads its own.
+pub fn mappings_of(path: &std::path::Path) -> Result<(String, String), Error> {
+    let text = path.to_string_lossy();
+    let pid = text
+        .strip_prefix("/proc/")
+        .and_then(|rest| rest.strip_suffix("/ns/user"))
+        .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if let Some(pid) = pid {
+        let read = |f: &str| {
+            let file = format!("/proc/{pid}/{f}");
+            std::fs::read_to_string(&file).step(|| format!("read {file}"))
+        };
+        return Ok((read("uid_map")?, read("gid_map")?));
+    }
+    read_maps_inside(path)
+}
+
+fn read_maps_inside(path: &std::path::Path) -> Result<(String, String), Error> {
+    use std::io::{Read, Write};
+    let ns =
+        std::fs::File::open(path).step(|| format!("open user namespace {}", path.display()))?;
+    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).step(|| "pipe")?;
+    match crate::sys::clone3(0, false, None).step(|| "fork to read user namespace maps")? {
+        crate::sys::Forked::Child => {
+            drop(r);
+            let mut out = std::fs::File::from(w);
+            let ok = nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWUSER).is_ok();
+            let maps = ["/proc/self/uid_map", "/proc/self/gid_map"]
+                .map(|f| std::fs::read_to_string(f).unwrap_or_default());
+            let _ = write!(out, "{}\0{}", maps[0], maps[1]);
+            crate::sys::exit_now(if ok { 0 } else { 1 })
+        }
+        crate::sys::Forked::Parent { pid, .. } => {
+            drop(w);
+            let mut text = String::new();
+            let _ = std::fs::File::from(r).read_to_string(&mut text);
+            let status = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None);
+            let joined = matches!(status, Ok(nix::sys::wait::WaitStatus::Exited(_, 0)));
+            match text.split_once('\0') {
+                Some((u, g)) if joined => Ok((u.to_string(), g.to_string())),
+                _ => Err(Error::Other(format!(
+                    "cannot read the id maps of user namespace {}",
+                    path.display()
+                ))),
+            }
+        }
+    }
+}
+
+/// Is this process in a user namespace other than the initial one (whose
+/// uid_map is the identity over the whole range)?
+pub fn running_in_user_ns() -> bool {
+    std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| !same_maps(&m, "0 0 4294967295"))
+}
+
+/// Do two map texts hold the same ranges in the same order?
+pub fn same_maps(a: &str, b: &str) -> bool {
+    let nums = |t: &str| t.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+    nums(a) == nums(b)
 }
 
 /// A user namespace with these maps, held by a descriptor (for idmapped

@@ -18,6 +18,30 @@ teardown() {
     if [[ -f $BATS_TEST_TMPDIR/listener.pid ]]; then
         kill "$(cat "$BATS_TEST_TMPDIR/listener.pid")" 2>/dev/null || true
     fi
+    if [[ -f $BATS_TEST_TMPDIR/rootless.user ]]; then
+        rootless_cleanup "$(cat "$BATS_TEST_TMPDIR/rootless.user")"
+    fi
+}
+
+# The test user's processes (podman's pause process holds its user and
+# mount namespaces), by pid, then the user, its home and runtime dir.
+rootless_cleanup() {
+    local user=$1 uid pid
+    uid=$(id -u "$user" 2>/dev/null) || return 0
+    for pid in $(pgrep -u "$uid"); do kill -KILL "$pid" 2>/dev/null || true; done
+    retry 50 0.1 sh -c "! pgrep -u $uid > /dev/null" || true
+    userdel "$user" 2>/dev/null || true
+    rm -rf "$ENG_STATE/rootless-home" "/run/user/$uid"
+}
+
+# as_user USER HOME CMD... - run as an ordinary user with a clean login-like
+# environment (what a rootless podman user has).
+as_user() {
+    local user=$1 home=$2
+    shift 2
+    setpriv --reuid "$user" --regid "$user" --init-groups \
+        env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME="$home" USER="$user" \
+        XDG_RUNTIME_DIR="/run/user/$(id -u "$user")" "$@"
 }
 
 @test "run: output and exit status, with the imported image" {
@@ -126,4 +150,27 @@ teardown() {
     assert_eq "container mounts" "$output" 0
     retry 50 0.1 sh -c "! pgrep -f 'conmo[n] .*$PODMAN_DIR' > /dev/null" ||
         fail "conmon left: $(pgrep -af "conmo[n] .*$PODMAN_DIR")"
+}
+
+@test "rootless: an ordinary user's podman runs a container on the runtime" {
+    command -v newuidmap > /dev/null || skip "no newuidmap (Debian's uidmap)"
+    local user=rrpod$$ home=$ENG_STATE/rootless-home uid
+    useradd -M -d "$home" -s /bin/sh "$user"
+    echo "$user" > "$BATS_TEST_TMPDIR/rootless.user"
+    usermod --add-subuids 600000-665535 --add-subgids 600000-665535 "$user"
+    uid=$(id -u "$user")
+    mkdir -p "$home" "/run/user/$uid"
+    chown "$user:" "$home" "/run/user/$uid"
+    chmod 0755 "$home"
+    cp "$ENG_IMAGE_DIR/rootfs.tar" "$home/rootfs.tar"
+    as_user "$user" "$home" podman import "$home/rootfs.tar" localhost/rootless:latest > /dev/null
+    run as_user "$user" "$home" podman --runtime "$ENG_RUNTIME" run --rm --network none \
+        --pull never localhost/rootless:latest sh -c 'id -u; cat /proc/self/uid_map; echo ok-rootless'
+    assert_status 0
+    assert_output_has ok-rootless
+    # The container's root is the user; the other ids are the subuid range.
+    assert_output_matches "[[:space:]]0[[:space:]]+$uid[[:space:]]+1"
+    assert_output_matches "[[:space:]]600000[[:space:]]+65536"
+    run as_user "$user" "$home" podman ps -aq
+    assert_eq "containers" "$output" ""
 }

@@ -286,7 +286,10 @@ fn systemd_style_path_maps_to_a_scope() {
     }
     let tag = format!("sd{}", std::process::id());
     let b = Bundle::new("sd")
-        .set("/linux/cgroupsPath", json!(format!("system.slice:rrun:{tag}")))
+        .set(
+            "/linux/cgroupsPath",
+            json!(format!("system.slice:rrun:{tag}")),
+        )
         .args(&["/bin/probe", "sleep", "30"]);
     b.write();
     let id = unique_id("sd");

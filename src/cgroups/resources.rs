@@ -36,6 +36,11 @@ pub struct ResourcesPlan {
 }
 
 impl ResourcesPlan {
+    /// The controller of the first limit the plan writes, if any.
+    pub fn first_limit(&self) -> Option<&'static str> {
+        self.v1.iter().chain(&self.v2).map(|w| w.controller).next()
+    }
+
     pub fn lower(r: &LinuxResources, default_devices: bool) -> Result<Self, CgroupError> {
         let mut plan = ResourcesPlan::default();
         if let Some(m) = r.memory() {

@@ -63,10 +63,16 @@ impl View {
         let step = || mp.describe();
         let target = resolve::ensure_target(root, &mp.dest, false).at(step)?;
         if self.unified {
-            let entry = self
-                .entries
-                .first()
-                .ok_or_else(|| StepError::msg(format!("{}: no cgroup2 directory", step())))?;
+            let Some(entry) = self.entries.first() else {
+                // No cgroup of our own (rootless, not delegated): an empty
+                // read-only tmpfs rather than the host's tree.
+                let ro = sys::MOUNT_ATTR_RDONLY
+                    | sys::MOUNT_ATTR_NOSUID
+                    | sys::MOUNT_ATTR_NODEV
+                    | sys::MOUNT_ATTR_NOEXEC;
+                let tmpfs = m::new_fs("tmpfs", "tmpfs", &["ro"], &[], ro, &step)?;
+                return m::attach(&tmpfs, &target).at(step);
+            };
             let tree = self.hierarchy(entry, "cgroup2", mp.attrs.set, &step)?;
             return m::attach(&tree, &target).at(step);
         }

@@ -320,15 +320,35 @@ pub fn version_text() -> String {
     )
 }
 
+/// /run/rrun, or $XDG_RUNTIME_DIR/rrun where runc would honour it: for a
+/// non-root user, and for root inside a user namespace (rootless podman
+/// runs the runtime so) unless $USER is root.
+fn default_root() -> PathBuf {
+    let xdg = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty());
+    let non_root = !nix::unistd::geteuid().is_root();
+    let honour = non_root
+        || (crate::userns::running_in_user_ns()
+            && std::env::var("USER").map_or(true, |u| u != "root"));
+    match xdg {
+        Some(dir) if honour => PathBuf::from(dir).join("rrun"),
+        None if non_root => PathBuf::from(format!("/tmp/rrun-{}", nix::unistd::geteuid())),
+        _ => PathBuf::from(DEFAULT_ROOT),
+    }
+}
+
 impl Cli {
     pub fn globals(&self) -> Globals {
+        // --rootless auto: not root, or root of a user namespace (runc's rule
+        // for cgroupfs).
+        let rootless = match self.rootless.as_str() {
+            "true" => true,
+            "false" => false,
+            _ => !nix::unistd::geteuid().is_root() || crate::userns::running_in_user_ns(),
+        };
         Globals {
-            root: self
-                .root
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_ROOT)),
+            root: self.root.clone().unwrap_or_else(default_root),
             systemd_cgroup: self.systemd_cgroup,
-            rootless: self.rootless == "true",
+            rootless,
         }
     }
 

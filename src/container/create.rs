@@ -60,7 +60,7 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
         seccomp_cache: Some(g.root.join(crate::state::SECCOMP_CACHE)),
     };
     crate::state::validate_id(&o.id)?;
-    let plan = spec::plan(&spec, &ctx)?;
+    let mut plan = spec::plan(&spec, &ctx)?;
     if plan.process.terminal && o.console_socket.is_none() && o.detach {
         return Err(Error::Other(
             "cannot allocate tty if runc will detach without setting console socket".into(),
@@ -83,7 +83,22 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
         dir.dir.join(crate::state::CONFIG_FILE),
     )
     .step(|| "save config.json")?;
-    plan.cgroup.create()?;
+    if let Err(e) = plan.cgroup.create() {
+        if !g.rootless {
+            return Err(e.into());
+        }
+        // Rootless without a delegated cgroup: run without one, as runc,
+        // unless the config asks for limits that then could not hold.
+        if let Some(limit) = plan.resources.first_limit() {
+            return Err(Error::Other(format!(
+                "cannot set {limit} limit: container could not join or create cgroup"
+            )));
+        }
+        logging::warn(&format!(
+            "rootless: no cgroup ({e}): running without resource control"
+        ));
+        plan.without_cgroup();
+    }
     undo.cgroup = Some(plan.cgroup.clone());
     plan.cgroup.apply(&plan.resources)?;
     let start_socket = if detached_start {

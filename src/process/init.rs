@@ -59,7 +59,13 @@ fn recipe(
     sys::set_parent_death_signal(libc::SIGKILL).at(|| "set parent death signal")?;
     // Not dumpable until execve: no container process can open our
     // /proc/<pid>/exe (the rrun binary) or our memory (CVE-2019-5736 class).
-    sys::set_dumpable(false).at(|| "set non-dumpable")?;
+    // In a new user namespace only once the parent has written our id maps:
+    // the /proc files of a non-dumpable task belong to root, which a
+    // rootless parent is not (no container code runs before that).
+    let new_userns = plan.namespaces.creates(NsKind::User);
+    if !new_userns {
+        sys::set_dumpable(false).at(|| "set non-dumpable")?;
+    }
     // Exact modes for device nodes and mount targets; the process umask is
     // set just before execve.
     nix::sys::stat::umask(nix::sys::stat::Mode::empty());
@@ -70,6 +76,9 @@ fn recipe(
     }
     // The parent has put us into our cgroups and written our id maps.
     finish::wait_for(&fds.sync, "Continue")?;
+    if new_userns {
+        sys::set_dumpable(false).at(|| "set non-dumpable")?;
+    }
     if plan.namespaces.has(NsKind::User) {
         become_root_in_userns()?;
     }
@@ -232,6 +241,7 @@ fn enter_staged(plan: &ContainerPlan, fds: &InitFds) -> Result<(), StepError> {
             .send(&Msg::RequestIdMap)
             .at(|| "sync RequestIdMap")?;
         finish::wait_for(&fds.sync, "IdMapDone")?;
+        sys::set_dumpable(false).at(|| "set non-dumpable")?;
     }
     let rest = ns.new_flags_except(&[NsKind::User, NsKind::Cgroup]);
     unshare(rest).at(|| "unshare namespaces")?;

@@ -96,6 +96,19 @@ pub struct MemoryPolicy {
 }
 
 impl ContainerPlan {
+    /// Rootless without a delegated cgroup: no directories, no resources,
+    /// and an empty read-only view for a cgroup mount.
+    pub fn without_cgroup(&mut self) {
+        self.cgroup = Cgroup {
+            unified: self.cgroup.unified,
+            dirs: Vec::new(),
+        };
+        self.resources = ResourcesPlan::default();
+        if let Some(view) = &mut self.rootfs.cgroup_view {
+            view.entries.clear();
+        }
+    }
+
     /// Spawning needs setns/unshare and a fork rather than one clone3.
     pub fn staged(&self) -> bool {
         !self.namespaces.join.is_empty() || !self.time_offsets.is_empty()
@@ -181,6 +194,7 @@ pub fn plan(spec: &Spec, ctx: &PlanContext) -> Result<ContainerPlan> {
         }
         Some(IdMaps::lower(&uids, &gids, false)?)
     } else {
+        check_joined_user_maps(&linux, &namespaces)?;
         None
     };
 
@@ -401,5 +415,34 @@ fn lsm_checks(p: &ProcessPlan) -> std::result::Result<(), SpecError> {
             "process.selinuxLabel is ignored: SELinux is not enabled on this host",
         );
     }
+    Ok(())
+}
+
+/// Joining a user namespace by path: mappings in the config must be the
+/// namespace's own (containerd and CRI-O send both); runc's rule and words.
+fn check_joined_user_maps(
+    linux: &oci_spec::runtime::Linux,
+    namespaces: &NamespacePlan,
+) -> Result<()> {
+    let uids = linux.uid_mappings().clone().unwrap_or_default();
+    let gids = linux.gid_mappings().clone().unwrap_or_default();
+    let Some((_, path)) = namespaces.join.iter().find(|(k, _)| *k == NsKind::User) else {
+        return Ok(());
+    };
+    if uids.is_empty() && gids.is_empty() {
+        return Ok(());
+    }
+    let want = IdMaps::lower(&uids, &gids, false)?;
+    let (uid_map, gid_map) = crate::userns::mappings_of(path)?;
+    if !crate::userns::same_maps(&want.uid_map, &uid_map)
+        || !crate::userns::same_maps(&want.gid_map, &gid_map)
+    {
+        return Err(crate::error::Error::Other(
+            "user namespaces enabled, but both namespace path and non-matching mapping specified -- you may only provide one".into(),
+        ));
+    }
+    crate::logging::warn(
+        "config.json has both a userns path to join and a matching userns mapping specified -- you may only provide one",
+    );
     Ok(())
 }

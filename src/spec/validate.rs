@@ -34,10 +34,10 @@ pub fn check(spec: &Spec) -> Result<(), SpecError> {
     }
     let mapped = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
         || linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
-    if mapped && !creates(LinuxNamespaceType::User) {
+    if mapped && !has(LinuxNamespaceType::User) {
         return Err(SpecError::invalid(
             "linux.uidMappings",
-            "id mappings need a new user namespace",
+            "id mappings need a user namespace",
         ));
     }
     if linux.time_offsets().as_ref().is_some_and(|t| !t.is_empty())
