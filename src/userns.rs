@@ -204,6 +204,12 @@ pub fn running_in_user_ns() -> bool {
     std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| !same_maps(&m, "0 0 4294967295"))
 }
 
+/// Is rrun running without the host's root privileges: as an ordinary
+/// user, or as root of a user namespace (runc's rootless rule)?
+pub fn rootless_caller() -> bool {
+    !nix::unistd::geteuid().is_root() || running_in_user_ns()
+}
+
 /// Do two map texts hold the same ranges in the same order?
 pub fn same_maps(a: &str, b: &str) -> bool {
     let nums = |t: &str| t.split_whitespace().map(str::to_owned).collect::<Vec<_>>();

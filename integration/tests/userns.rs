@@ -563,3 +563,127 @@ fn rootless_as_an_ordinary_user() {
     let listed = user.runtime(&["list", "-q"], &user.home).expect_ok();
     assert_eq!(listed.stdout.trim(), "", "containers left behind");
 }
+
+/// Pure cgroup v2 (the VM): a rootless runtime given a delegated subtree, as
+/// systemd delegates one to a user, creates the container's cgroup in it and
+/// applies its limits. The user needs no passwd entry: its own id is the
+/// only mapping, which it writes itself.
+#[test]
+fn rootless_with_a_delegated_cgroup_v2_subtree() {
+    let unified = Path::new("/sys/fs/cgroup/cgroup.controllers").exists();
+    let setpriv = Path::new("/usr/bin/setpriv").exists();
+    if !unified || !setpriv || !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: needs a pure cgroup v2 host, root and setpriv");
+        return;
+    }
+    let uid = 4242u32;
+    let deleg = PathBuf::from(format!("/sys/fs/cgroup/{}", unique_id("rrun-deleg")));
+    let scratch = env().scratch.join(unique_id("deleg"));
+    let (xdg, bundle, rootfs) = (
+        scratch.join("xdg"),
+        scratch.join("b"),
+        scratch.join("rootfs"),
+    );
+    struct Cleanup(PathBuf, PathBuf);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            for sub in ["ctr", "runtime", ""] {
+                let _ = std::fs::remove_dir(self.0.join(sub));
+            }
+            let _ = std::fs::remove_dir_all(&self.1);
+        }
+    }
+    let _cleanup = Cleanup(deleg.clone(), scratch.clone());
+    // The delegation: pids enabled below, the subtree owned by the user.
+    std::fs::create_dir_all(deleg.join("runtime")).expect("delegated cgroup");
+    std::fs::write(deleg.join("cgroup.subtree_control"), "+pids").expect("enable pids");
+    for dir in [&xdg, &bundle] {
+        std::fs::create_dir_all(dir).expect("dir");
+    }
+    let ok = Command::new("cp")
+        .arg("-a")
+        .arg(&env().rootfs)
+        .arg(&rootfs)
+        .status();
+    assert!(ok.is_ok_and(|s| s.success()), "copy rootfs");
+    let ok = Command::new("chown")
+        .args(["-R", &format!("{uid}:{uid}")])
+        .arg(&deleg)
+        .arg(&xdg)
+        .arg(&bundle)
+        .status();
+    assert!(ok.is_ok_and(|s| s.success()), "chown");
+    let rel = deleg
+        .strip_prefix("/sys/fs/cgroup")
+        .expect("relative")
+        .to_string_lossy()
+        .into_owned();
+    let mut spec = default_spec();
+    spec["root"]["path"] = json!(rootfs);
+    spec["process"]["args"] = json!([
+        "/bin/sh",
+        "-c",
+        "cat /sys/fs/cgroup/pids.max; cat /proc/self/cgroup"
+    ]);
+    spec["linux"]["namespaces"] = json!([{"type": "pid"}, {"type": "ipc"}, {"type": "uts"},
+        {"type": "mount"}, {"type": "user"}, {"type": "cgroup"}]);
+    spec["linux"]["uidMappings"] = json!([range(0, uid, 1)]);
+    spec["linux"]["gidMappings"] = json!([range(0, uid, 1)]);
+    spec["linux"]["resources"] = json!({"pids": {"limit": 42}});
+    spec["linux"]["cgroupsPath"] = json!(format!("/{rel}/ctr"));
+    // Rootless: no /sys of its own (a user namespace cannot mount sysfs
+    // without a network namespace it owns), as `spec --rootless`.
+    for m in spec["mounts"].as_array_mut().expect("mounts") {
+        if m["destination"] == "/dev/pts" {
+            // gid 5 is not mapped.
+            m["options"]
+                .as_array_mut()
+                .expect("options")
+                .retain(|o| o != "gid=5");
+        }
+        if m["destination"] == "/sys" {
+            *m = json!({"destination": "/sys", "type": "none", "source": "/sys",
+                        "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]});
+        }
+    }
+    std::fs::write(
+        bundle.join("config.json"),
+        serde_json::to_vec(&spec).expect("json"),
+    )
+    .expect("write");
+    // As the user, held at a gate until root has moved it into the subtree.
+    let mut child = Command::new("/bin/sh")
+        .args(["-c", "read gate && exec \"$@\"", "sh"])
+        .arg(&env().runtime)
+        .args(["run", "--bundle"])
+        .arg(&bundle)
+        .arg(unique_id("deleg"))
+        .env("XDG_RUNTIME_DIR", &xdg)
+        .env("USER", "nobody-in-particular")
+        .uid(uid)
+        .gid(uid)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::fs::write(deleg.join("runtime/cgroup.procs"), child.id().to_string()).expect("move");
+    {
+        use std::io::Write;
+        let mut gate = child.stdin.take().expect("stdin");
+        gate.write_all(b"open\n").expect("open the gate");
+    }
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "rootless run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines, ["42", "0::/"], "pids.max and cgroup as seen inside");
+    assert!(
+        !deleg.join("ctr").exists(),
+        "the container's cgroup was left behind"
+    );
+}

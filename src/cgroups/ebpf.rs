@@ -317,22 +317,17 @@ fn jump_if_not(reg: u8, value: u32) -> Vec<Insn> {
 /// Enforce the rules on the cgroup at `cgroup_dir`: load the program, attach
 /// it, then detach the programs rrun attached before (on update), so that
 /// the cgroup is never without a filter. Programs attached by others stay.
-/// In a user namespace (rrun under rootless podman) bpf(2) is refused: as
-/// runc, go on without a filter there.
+/// Rootless (an ordinary user, or root of a user namespace as under
+/// rootless podman) bpf(2) is refused: as runc, go on without a filter.
 pub fn attach(cgroup_dir: &Path, rules: &[DeviceRule]) -> Result<(), CgroupError> {
     let insns = program(rules)?;
     match install(cgroup_dir, &insns) {
-        Err(e) if in_user_namespace() => {
-            crate::logging::warn(&format!("{e} (in a user namespace: no device filter)"));
+        Err(e) if crate::userns::rootless_caller() => {
+            crate::logging::debug(&format!("{e} (rootless: no device filter)"));
             Ok(())
         }
         result => result,
     }
-}
-
-fn in_user_namespace() -> bool {
-    std::fs::read_to_string("/proc/self/uid_map")
-        .is_ok_and(|m| m.split_whitespace().collect::<Vec<_>>() != ["0", "0", "4294967295"])
 }
 
 fn install(cgroup_dir: &Path, insns: &[Insn]) -> Result<(), CgroupError> {

@@ -343,7 +343,7 @@ impl Cli {
         let rootless = match self.rootless.as_str() {
             "true" => true,
             "false" => false,
-            _ => !nix::unistd::geteuid().is_root() || crate::userns::running_in_user_ns(),
+            _ => crate::userns::rootless_caller(),
         };
         Globals {
             root: self.root.clone().unwrap_or_else(default_root),
