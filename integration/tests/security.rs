@@ -115,7 +115,8 @@ fn attack_created_init(bin: &Path, envs: &[(&str, &str)]) -> (bool, String) {
     std::fs::write(out.join("go"), "").expect("go");
     wait_for(&out.join("rc"), 10);
     let err = std::fs::read_to_string(out.join("err")).unwrap_or_default();
-    let _ = with(bin, &["delete", "--force", &id], &[]).status();
+    // The real runtime deletes: a successful attack leaves `bin` broken.
+    let _ = runtime(&["delete", "--force", &id]);
     let changed = std::fs::read(bin).map(|a| a != before).unwrap_or(true);
     let _ = std::fs::remove_dir_all(&out);
     (changed, err)
@@ -210,7 +211,8 @@ fn attack_exec_process(bin: &Path, disable: Option<&str>) -> (bool, String) {
     std::fs::write(out.join("go"), "").expect("go");
     wait_for(&out.join("rc"), 10);
     let err = std::fs::read_to_string(out.join("err")).unwrap_or_default();
-    let _ = with(bin, &["delete", "--force", &id], &[]).status();
+    // The real runtime deletes: a successful attack leaves `bin` broken.
+    let _ = runtime(&["delete", "--force", &id]);
     let changed = std::fs::read(bin).map(|a| a != before).unwrap_or(true);
     let _ = std::fs::remove_dir_all(&out);
     let _ = std::fs::remove_dir_all(&pause);
@@ -343,7 +345,8 @@ fn symlink_swap(bin: &Path, envs: &[(&str, &str)]) -> bool {
     std::os::unix::fs::symlink(&host, rootfs.join("mnt1")).expect("symlink");
     std::fs::write(pause.join("mount-target.go"), "").expect("go");
     let out = child.wait_with_output().expect("wait");
-    let _ = with(bin, &["delete", "--force", &id], &[]).status();
+    // The real runtime deletes: a successful attack leaves `bin` broken.
+    let _ = runtime(&["delete", "--force", &id]);
     let _ = std::fs::remove_dir_all(&host);
     let _ = std::fs::remove_dir_all(&pause);
     // Redirected: the tmpfs covered the host directory, and /h shows it.

@@ -260,8 +260,44 @@ pub fn idmapped_tree(m: &MountPlan, userns: &OwnedFd) -> Result<OwnedFd, StepErr
     let tree = mount::clone_tree(nix::fcntl::AT_FDCWD, source, *recursive).at(step)?;
     mount::set_attrs(tree.as_fd(), m.attrs, false).at(step)?;
     mount::set_attrs(tree.as_fd(), m.rec_attrs, true).at(step)?;
-    mount::set_idmap(tree.as_fd(), userns.as_fd(), m.idmap.unwrap_or(false)).at(step)?;
+    if let Err(e) = mount::set_idmap(tree.as_fd(), userns.as_fd(), m.idmap.unwrap_or(false)) {
+        // The kernel refuses filesystems that cannot be idmapped (or not on
+        // this kernel): name the filesystem, the usual cause.
+        let fs = nix::sys::statfs::fstatfs(tree.as_fd())
+            .map(|st| fs_name(st.filesystem_type().0))
+            .unwrap_or_else(|_| "unknown".into());
+        let why = if matches!(e, Errno::EINVAL | Errno::EOPNOTSUPP) {
+            format!("{fs} filesystem does not support idmapped mounts on this kernel")
+        } else {
+            format!("on a {fs} filesystem")
+        };
+        return Err(StepError::new(format!("{}: {why}", step()), e));
+    }
     Ok(tree)
+}
+
+/// A filesystem's name from its statfs magic (the common ones).
+fn fs_name(magic: i64) -> String {
+    let name = match magic {
+        0xEF53 => "ext4",
+        0x5846_5342 => "xfs",
+        0x9123_683E => "btrfs",
+        0x0102_1994 => "tmpfs",
+        0x8584_58F6 => "ramfs",
+        0x6265_6572 => "sysfs",
+        0x9FA0 => "proc",
+        0x794C_7630 => "overlay",
+        0x0102_1997 => "9p",
+        0x6573_5546 => "fuse",
+        0x6969 => "nfs",
+        0x7371_7368 => "squashfs",
+        0x4D44 => "vfat",
+        0x6367_7270 => "cgroup2",
+        0x2FC1_2FC1 => "zfs",
+        0xF2F5_2010 => "f2fs",
+        _ => return format!("(magic {magic:#x})"),
+    };
+    name.to_string()
 }
 
 /// Make the mount that holds `path` private or a slave (found in mountinfo).
