@@ -55,31 +55,48 @@ fn running(b: Bundle) -> Container {
     c
 }
 
+/// A resource file of the container: the v1 file in its controller's
+/// hierarchy, or the v2 file in its cgroup2 directory.
+fn res_file(pid: i32, ctrl: &str, v1_file: &str, v2_file: &str) -> PathBuf {
+    if v1() {
+        cgdir(pid, ctrl).expect(ctrl).join(v1_file)
+    } else {
+        cgdir(pid, "").expect("cgroup2 dir").join(v2_file)
+    }
+}
+
 #[test]
 fn resources_are_written() {
+    let mut resources = json!({"memory": {"limit": 67108864, "reservation": 33554432},
+                               "cpu": {"shares": 512, "quota": 20000, "period": 100000, "cpus": "0"},
+                               "pids": {"limit": 42}});
     if !v1() {
-        return; // the pure v2 path is covered in the VM by the same files' v2 names
+        resources["unified"] = json!({"memory.high": "50331648"});
     }
-    let c = running(Bundle::new("res").set(
-        "/linux/resources",
-        json!({"memory": {"limit": 67108864, "reservation": 33554432},
-               "cpu": {"shares": 512, "quota": 20000, "period": 100000, "cpus": "0"},
-               "pids": {"limit": 42}}),
-    ));
+    let c = running(Bundle::new("res").set("/linux/resources", resources));
     let pid = c.pid();
-    let dir = |ctrl: &str| cgdir(pid, ctrl).expect("cgroup dir");
+    let f = |ctrl, v1_file, v2_file| read(res_file(pid, ctrl, v1_file, v2_file));
     assert_eq!(
-        read(dir("memory").join("memory.limit_in_bytes")),
+        f("memory", "memory.limit_in_bytes", "memory.max"),
         "67108864"
     );
     assert_eq!(
-        read(dir("memory").join("memory.soft_limit_in_bytes")),
+        f("memory", "memory.soft_limit_in_bytes", "memory.low"),
         "33554432"
     );
-    assert_eq!(read(dir("cpu").join("cpu.shares")), "512");
-    assert_eq!(read(dir("cpu").join("cpu.cfs_quota_us")), "20000");
-    assert_eq!(read(dir("cpuset").join("cpuset.cpus")), "0");
-    assert_eq!(read(dir("pids").join("pids.max")), "42");
+    // v2: runc's conversion of shares to weight, 1 + (512 - 2) * 9999 / 262142.
+    let (shares, quota) = if v1() {
+        ("512", "20000")
+    } else {
+        ("20", "20000 100000")
+    };
+    assert_eq!(f("cpu", "cpu.shares", "cpu.weight"), shares);
+    assert_eq!(f("cpu", "cpu.cfs_quota_us", "cpu.max"), quota);
+    assert_eq!(f("cpuset", "cpuset.cpus", "cpuset.cpus"), "0");
+    assert_eq!(f("pids", "pids.max", "pids.max"), "42");
+    if !v1() {
+        assert_eq!(f("memory", "", "memory.high"), "50331648");
+    }
 }
 
 #[test]
@@ -115,28 +132,44 @@ fn fork_bomb_stops_at_pids_max() {
     );
 }
 
+/// CPU time used by the container so far, in nanoseconds.
+fn cpu_used_ns(pid: i32) -> u64 {
+    if v1() {
+        return read(
+            cgdir(pid, "cpuacct")
+                .expect("cpuacct")
+                .join("cpuacct.usage"),
+        )
+        .parse()
+        .unwrap_or(0);
+    }
+    read(cgdir(pid, "").expect("cgroup2").join("cpu.stat"))
+        .lines()
+        .find_map(|l| l.strip_prefix("usage_usec "))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(0, |us| us * 1000)
+}
+
 #[test]
 fn cpu_quota_caps_usage() {
-    if !v1() {
-        return;
-    }
     let c = running(Bundle::new("cpu").set(
         "/linux/resources/cpu",
         json!({"quota": 10000, "period": 100000}),
     ));
     let pid = c.pid();
-    let acct = cgdir(pid, "cpuacct")
-        .expect("cpuacct")
-        .join("cpuacct.usage");
     runtime(&["exec", "-d", &c.id, "/bin/probe", "spin", "2"]).expect_ok();
-    let before: u64 = read(acct.clone()).parse().unwrap_or(0);
+    let before = cpu_used_ns(pid);
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let after: u64 = read(acct).parse().unwrap_or(0);
-    let share = (after - before) as f64 / 1.5e9;
+    let after = cpu_used_ns(pid);
+    let share = after.saturating_sub(before) as f64 / 1.5e9;
     assert!(
         share < 0.25,
         "10% quota, measured {:.0}% of a CPU",
         share * 100.0
+    );
+    assert!(
+        after > before,
+        "the spinner used no CPU at all: the measure is broken"
     );
 }
 
@@ -210,22 +243,18 @@ fn privileged_style_config_sees_every_device() {
 
 #[test]
 fn update_changes_limits() {
-    if !v1() {
-        return;
-    }
     let c = running(Bundle::new("upd").set("/linux/resources/pids", json!({"limit": 100})));
     let pid = c.pid();
+    let pids_max = || read(res_file(pid, "pids", "pids.max", "pids.max"));
     runtime(&["update", "--pids-limit", "50", "--memory", "64m", &c.id]).expect_ok();
+    assert_eq!(pids_max(), "50");
     assert_eq!(
-        read(cgdir(pid, "pids").expect("pids").join("pids.max")),
-        "50"
-    );
-    assert_eq!(
-        read(
-            cgdir(pid, "memory")
-                .expect("memory")
-                .join("memory.limit_in_bytes")
-        ),
+        read(res_file(
+            pid,
+            "memory",
+            "memory.limit_in_bytes",
+            "memory.max"
+        )),
         "67108864"
     );
     // --resources - reads linux.resources JSON from stdin, as containerd sends it.
@@ -238,10 +267,7 @@ fn update_changes_limits() {
         let _ = stdin.write_all(br#"{"pids":{"limit":33}}"#);
     }
     assert!(child.wait().expect("wait").success());
-    assert_eq!(
-        read(cgdir(pid, "pids").expect("pids").join("pids.max")),
-        "33"
-    );
+    assert_eq!(pids_max(), "33");
 }
 
 #[test]

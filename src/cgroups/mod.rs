@@ -422,10 +422,20 @@ impl Cgroup {
 
 pub fn write_file(dir: &Path, file: &str, value: &str) -> Result<(), CgroupError> {
     let path = dir.join(file);
-    std::fs::write(&path, value).map_err(|e| CgroupError::Write {
-        path: path.display().to_string(),
-        value: value.to_string(),
-        cause: cause(&e),
+    std::fs::write(&path, value).map_err(|e| {
+        // cgroupfs refuses to create a file it lacks (EACCES/EPERM): say
+        // what that means rather than "permission denied".
+        let cause = if path.exists() {
+            cause(&e)
+        } else {
+            "this kernel's cgroup has no such file (the setting is not supported on this host)"
+                .to_string()
+        };
+        CgroupError::Write {
+            path: path.display().to_string(),
+            value: value.to_string(),
+            cause,
+        }
     })
 }
 
