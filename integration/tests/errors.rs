@@ -241,3 +241,61 @@ fn json_log_carries_the_error_for_containerd() {
     assert!(stderr.starts_with(&format!("create {id}: ")), "{stderr}");
     let _ = std::fs::remove_file(log);
 }
+
+/// checkpoint and restore exist with runc's flags (podman probes `checkpoint
+/// --help`), and on a host where CRIU cannot work they fail, leaving the
+/// container running; rrun says why.
+#[test]
+fn checkpoint_and_restore_fail_clearly_without_criu() {
+    let help = runtime(&["checkpoint", "--help"]).expect_ok();
+    for flag in [
+        "--image-path",
+        "--leave-running",
+        "--tcp-established",
+        "--manage-cgroups-mode",
+    ] {
+        assert!(help.stdout.contains(flag), "checkpoint --help lacks {flag}");
+    }
+    let help = runtime(&["restore", "--help"]).expect_ok();
+    for flag in ["--image-path", "--bundle", "--detach", "--pid-file"] {
+        assert!(help.stdout.contains(flag), "restore --help lacks {flag}");
+    }
+    let criu_works = std::process::Command::new("criu")
+        .arg("check")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if criu_works {
+        eprintln!("skipped: criu check passes here, the refusal is not what to test");
+        return;
+    }
+    let c = Container::create(Bundle::new("ckpt").args(&["/bin/probe", "sleep", "30"]));
+    c.start().expect_ok();
+    let images = env().scratch.join(unique_id("ckpt-images"));
+    let r = runtime(&[
+        "checkpoint",
+        "--image-path",
+        images.to_str().unwrap_or("x"),
+        &c.id,
+    ]);
+    assert!(!r.ok(), "checkpoint succeeded where criu check fails");
+    assert_eq!(
+        c.status(),
+        "running",
+        "a failed checkpoint stopped the container"
+    );
+    if is_rrun() {
+        assert!(
+            r.stderr.contains(&format!("checkpoint {}", c.id))
+                && r.stderr.contains("checkpoint/restore is not available"),
+            "stderr: {}",
+            r.stderr
+        );
+        let gone = runtime(&["checkpoint", "no-such-container"]);
+        assert!(
+            gone.stderr.contains("container does not exist"),
+            "{}",
+            gone.stderr
+        );
+    }
+    let _ = std::fs::remove_dir_all(&images);
+}

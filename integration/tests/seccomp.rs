@@ -277,3 +277,77 @@ fn notify_agent(listener: std::os::unix::net::UnixListener) -> Value {
     unsafe { libc::close(fd) };
     state
 }
+
+/// The shape of Docker 29.5's default spec: Docker's capabilities, masks and
+/// profile, a cgroup namespace and, new there, a time namespace without
+/// offsets. The container runs in its own time namespace with the host's
+/// clocks.
+#[test]
+fn docker_29_default_spec_shape_with_a_time_namespace() {
+    if !is_rrun() {
+        return; // runc 1.1.5 predates time namespaces
+    }
+    let caps = json!([
+        "CAP_CHOWN",
+        "CAP_DAC_OVERRIDE",
+        "CAP_FSETID",
+        "CAP_FOWNER",
+        "CAP_MKNOD",
+        "CAP_NET_RAW",
+        "CAP_SETGID",
+        "CAP_SETUID",
+        "CAP_SETFCAP",
+        "CAP_SETPCAP",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_SYS_CHROOT",
+        "CAP_KILL",
+        "CAP_AUDIT_WRITE"
+    ]);
+    let b = with_profile("docker29", docker_like(None)).edit(|s| {
+        s["process"]["capabilities"] =
+            json!({"bounding": caps, "effective": caps, "permitted": caps});
+        s["process"]["noNewPrivileges"] = json!(false);
+        s["linux"]["namespaces"] = json!([{"type": "mount"}, {"type": "network"}, {"type": "uts"},
+            {"type": "pid"}, {"type": "ipc"}, {"type": "cgroup"}, {"type": "time"}]);
+        s["linux"]["maskedPaths"] = json!([
+            "/proc/asound",
+            "/proc/acpi",
+            "/proc/interrupts",
+            "/proc/kcore",
+            "/proc/keys",
+            "/proc/latency_stats",
+            "/proc/timer_list",
+            "/proc/timer_stats",
+            "/proc/sched_debug",
+            "/proc/scsi",
+            "/sys/firmware",
+            "/sys/devices/virtual/powercap"
+        ]);
+    });
+    let host_ns = std::fs::read_link("/proc/self/ns/time").expect("host time ns");
+    let host_uptime = std::fs::read_to_string("/proc/uptime").expect("uptime");
+    let r = run(&b.args(&[
+        "/bin/sh",
+        "-c",
+        "readlink /proc/self/ns/time; cut -d' ' -f1 /proc/uptime; cat /proc/self/timens_offsets",
+    ]))
+    .expect_ok();
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_ne!(
+        lines[0],
+        host_ns.to_string_lossy(),
+        "not in a time namespace of its own"
+    );
+    let secs = |t: &str| {
+        t.split_whitespace()
+            .next()
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(-1.0)
+    };
+    let drift = (secs(lines[1]) - secs(&host_uptime)).abs();
+    assert!(drift < 60.0, "boottime moved by {drift} s without offsets");
+    for l in &lines[2..] {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        assert_eq!(&f[1..], ["0", "0"], "offsets without timeOffsets: {l}");
+    }
+}

@@ -76,6 +76,127 @@ pub enum Command {
     Update(Box<UpdateArgs>),
     /// display container events such as OOM notifications, cpu, memory, and IO usage statistics
     Events(EventsArgs),
+    /// checkpoint a running container (needs CRIU: refused with the reason until rrun supports it)
+    Checkpoint(Box<CheckpointArgs>),
+    /// restore a container from a previous checkpoint (needs CRIU: refused with the reason until rrun supports it)
+    Restore(Box<RestoreArgs>),
+}
+
+/// runc's checkpoint flags, accepted for compatibility.
+#[derive(Debug, Args)]
+pub struct CheckpointArgs {
+    /// path for saving criu image files
+    #[arg(long = "image-path")]
+    pub image_path: Option<PathBuf>,
+    /// path for saving work files and logs
+    #[arg(long = "work-path")]
+    pub work_path: Option<PathBuf>,
+    /// path for previous criu image files in pre-dump
+    #[arg(long = "parent-path")]
+    pub parent_path: Option<PathBuf>,
+    /// leave the process running after checkpointing
+    #[arg(long = "leave-running")]
+    pub leave_running: bool,
+    /// allow open tcp connections
+    #[arg(long = "tcp-established")]
+    pub tcp_established: bool,
+    /// skip in-flight tcp connections
+    #[arg(long = "tcp-skip-in-flight")]
+    pub tcp_skip_in_flight: bool,
+    /// allow to link unlinked files back when possible
+    #[arg(long = "link-remap")]
+    pub link_remap: bool,
+    /// allow external unix sockets
+    #[arg(long = "ext-unix-sk")]
+    pub ext_unix_sk: bool,
+    /// allow shell jobs
+    #[arg(long = "shell-job")]
+    pub shell_job: bool,
+    /// use userfaultfd to lazily restore memory pages
+    #[arg(long = "lazy-pages")]
+    pub lazy_pages: bool,
+    /// criu writes \0 to this FD once lazy-pages is ready
+    #[arg(long = "status-fd")]
+    pub status_fd: Option<String>,
+    /// ADDRESS:PORT of the page server
+    #[arg(long = "page-server")]
+    pub page_server: Option<String>,
+    /// handle file locks, for safety
+    #[arg(long = "file-locks")]
+    pub file_locks: bool,
+    /// dump container's memory information only, leave the container running after this
+    #[arg(long = "pre-dump")]
+    pub pre_dump: bool,
+    /// cgroups mode: soft|full|strict|ignore (default: soft)
+    #[arg(long = "manage-cgroups-mode")]
+    pub manage_cgroups_mode: Option<String>,
+    /// create a namespace, but don't restore its properties
+    #[arg(long = "empty-ns")]
+    pub empty_ns: Vec<String>,
+    /// enable auto deduplication of memory images
+    #[arg(long = "auto-dedup")]
+    pub auto_dedup: bool,
+    pub id: String,
+}
+
+/// runc's restore flags, accepted for compatibility.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// path to criu image files for restoring
+    #[arg(long = "image-path")]
+    pub image_path: Option<PathBuf>,
+    /// path for saving work files and logs
+    #[arg(long = "work-path")]
+    pub work_path: Option<PathBuf>,
+    /// allow open tcp connections
+    #[arg(long = "tcp-established")]
+    pub tcp_established: bool,
+    /// allow external unix sockets
+    #[arg(long = "ext-unix-sk")]
+    pub ext_unix_sk: bool,
+    /// allow shell jobs
+    #[arg(long = "shell-job")]
+    pub shell_job: bool,
+    /// handle file locks, for safety
+    #[arg(long = "file-locks")]
+    pub file_locks: bool,
+    /// cgroups mode: soft|full|strict|ignore (default: soft)
+    #[arg(long = "manage-cgroups-mode")]
+    pub manage_cgroups_mode: Option<String>,
+    /// path to the root of the bundle directory
+    #[arg(short = 'b', long, default_value = ".")]
+    pub bundle: PathBuf,
+    /// detach from the container's process
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// specify the file to write the process id to
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// disable the use of the subreaper used to reap reparented processes
+    #[arg(long = "no-subreaper")]
+    pub no_subreaper: bool,
+    /// do not use pivot root to jail process inside rootfs
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// create a namespace, but don't restore its properties
+    #[arg(long = "empty-ns")]
+    pub empty_ns: Vec<String>,
+    /// enable auto deduplication of memory images
+    #[arg(long = "auto-dedup")]
+    pub auto_dedup: bool,
+    /// use userfaultfd to lazily restore memory pages
+    #[arg(long = "lazy-pages")]
+    pub lazy_pages: bool,
+    /// specify an LSM profile to be used during restore
+    #[arg(long = "lsm-profile")]
+    pub lsm_profile: Option<String>,
+    /// specify an LSM mount context to be used during restore
+    #[arg(long = "lsm-mount-context")]
+    pub lsm_mount_context: Option<String>,
+    pub id: String,
 }
 
 #[derive(Debug, Args)]
@@ -370,6 +491,8 @@ impl Cli {
             Some(Command::List(_)) => "list".into(),
             Some(Command::Spec(_)) => "spec".into(),
             Some(Command::Features) => "features".into(),
+            Some(Command::Checkpoint(a)) => format!("checkpoint {}", a.id),
+            Some(Command::Restore(a)) => format!("restore {}", a.id),
             None => "rrun".into(),
         }
     }
@@ -427,6 +550,8 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
             out(crate::features::render());
             Ok(0)
         }
+        Some(Command::Checkpoint(a)) => container::checkpoint::checkpoint(&g, &a.id).map(|_| 0),
+        Some(Command::Restore(a)) => container::checkpoint::restore(&a.bundle).map(|_| 0),
         Some(Command::Pause(a)) => container::pause::pause(&g, &a.id).map(|_| 0),
         Some(Command::Resume(a)) => container::pause::resume(&g, &a.id).map(|_| 0),
         Some(Command::Ps(a)) => container::ps::ps(&g, &a.id, &a.format, &a.ps_args).map(|s| {

@@ -1,6 +1,7 @@
 //! Lifecycle operations on a container, one module per command. Each takes
 //! the global options and returns a typed error; main prints it once.
 
+pub mod checkpoint;
 pub mod create;
 pub mod delete;
 pub mod events;
