@@ -273,3 +273,127 @@ fn path_lookup_uses_the_container_path() {
         .set("/process/env", json!(["PATH=/nope:/bin"])));
     assert_eq!(r.code, 4);
 }
+
+/// Socket activation: LISTEN_FDS descriptors meant for the runtime (its pid
+/// in LISTEN_PID) reach the container from fd 3, with LISTEN_FDS=N and
+/// LISTEN_PID=1 in its environment, as runc passes them.
+#[test]
+fn listen_fds_are_passed_on() {
+    let script = "cat <&3; echo \" fds=$LISTEN_FDS pid=$LISTEN_PID\"";
+    for (tag, for_us) in [("listen", true), ("listen-other", false)] {
+        let b = Bundle::new(tag).args(&["/bin/sh", "-c", script]);
+        b.write();
+        let id = unique_id(tag);
+        let file = env().scratch.join(format!("{id}.txt"));
+        std::fs::write(&file, "activated").expect("file");
+        let f = std::fs::File::open(&file).expect("open");
+        // The shell's pid is the runtime's once it execs.
+        let pid = if for_us { "$$" } else { "1" };
+        let mut cmd = std::process::Command::new("/bin/sh");
+        cmd.args(["-c", &format!("LISTEN_PID={pid} exec \"$@\""), "sh"])
+            .arg(&env().runtime)
+            .arg("--root")
+            .arg(&env().state_root)
+            .args(["run", "--bundle", b.path().to_str().unwrap_or("."), &id])
+            .env("LISTEN_FDS", "1")
+            .stdin(std::process::Stdio::null());
+        unsafe_dup_to_3(&mut cmd, std::os::fd::AsRawFd::as_raw_fd(&f));
+        let out = cmd.output().expect("run");
+        let _ = runtime(&["delete", "--force", &id]);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        if for_us {
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(stdout.trim(), "activated fds=1 pid=1");
+        } else {
+            // Not ours: nothing passed, no variables set.
+            assert!(
+                !stdout.contains("activated"),
+                "fds passed for another pid: {stdout}"
+            );
+            assert!(stdout.contains("fds= pid="), "{stdout}");
+        }
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+/// A foreground `run` with terminal true and no console socket: the runtime
+/// proxies a pty of its own, from the caller's terminal in raw mode, with
+/// the caller's window size, and passes a resize (SIGWINCH) on.
+#[test]
+fn foreground_run_proxies_a_terminal() {
+    use nix::pty::{openpty, Winsize};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let size = |rows, cols| Winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = openpty(Some(&size(30, 100)), None).expect("openpty");
+    let b = Bundle::new("fgtty")
+        .set("/process/terminal", json!(true))
+        .args(&[
+            "/bin/sh",
+            "-c",
+            "stty size; tty; read x; stty size; echo got-$x",
+        ]);
+    b.write();
+    let id = unique_id("fgtty");
+    let slave = || std::process::Stdio::from(pty.slave.try_clone().expect("dup slave"));
+    let mut cmd = rt(&["run", "--bundle", b.path().to_str().unwrap_or("."), &id]);
+    cmd.stdin(slave()).stdout(slave()).stderr(slave());
+    // SAFETY: setsid and ioctl are async-signal-safe; in the child only.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn run");
+    let master = pty.master;
+    let first = read_until(&master, "/dev/", 10);
+    // Resize the caller's terminal: the kernel signals the runtime.
+    // SAFETY: TIOCSWINSZ reads a Winsize from the pointer.
+    let rc = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size(40, 120)) };
+    assert_eq!(rc, 0, "TIOCSWINSZ");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    nix::unistd::write(&master, b"hello\r").expect("type");
+    let second = read_until(&master, "got-hello", 10);
+    let status = child.wait().expect("wait");
+    let _ = runtime(&["delete", "--force", &id]);
+    assert!(first.contains("30 100"), "first size: {first:?}");
+    assert!(
+        first.contains("/dev/pts/") || first.contains("/dev/console"),
+        "tty: {first:?}"
+    );
+    assert!(second.contains("40 120"), "size after resize: {second:?}");
+    assert!(second.contains("got-hello"), "{second:?}");
+    assert!(status.success(), "exit {status:?}");
+}
+
+/// Read a pty master until `want` shows up (or `secs` pass).
+fn read_until(fd: &std::os::fd::OwnedFd, want: &str, secs: u64) -> String {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let mut out = String::new();
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !out.contains(want) && std::time::Instant::now() < end {
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        if poll(&mut fds, PollTimeout::from(100u8)).unwrap_or(0) <= 0 {
+            continue;
+        }
+        let mut buf = [0u8; 4096];
+        match nix::unistd::read(fd.as_fd(), &mut buf) {
+            Ok(n) if n > 0 => out.push_str(&String::from_utf8_lossy(&buf[..n])),
+            _ => break,
+        }
+    }
+    out
+}

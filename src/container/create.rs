@@ -37,7 +37,16 @@ fn absolute(p: &Path) -> Result<PathBuf> {
     std::fs::canonicalize(p).step(|| format!("bundle {}", p.display()))
 }
 
+/// Socket activation (systemd's protocol, as runc reads it): LISTEN_FDS
+/// descriptors from 3 on, meant for us only if LISTEN_PID is our pid.
 fn listen_fds() -> u32 {
+    let ours = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .is_some_and(|pid| pid == std::process::id());
+    if !ours {
+        return 0;
+    }
     std::env::var("LISTEN_FDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -56,7 +65,7 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
         no_new_keyring: o.no_new_keyring,
         preserve_fds: o.preserve_fds,
         systemd_cgroup: g.systemd_cgroup,
-        listen_fds: if detached_start { 0 } else { listen_fds() },
+        listen_fds: listen_fds(),
         seccomp_cache: Some(g.root.join(crate::state::SECCOMP_CACHE)),
     };
     crate::state::validate_id(&o.id)?;
