@@ -29,10 +29,32 @@ before=$(mktemp -d /tmp/rrun-leftovers.XXXXXX)
 hack/leftovers.sh snapshot "$before"
 
 failed=()
+nstep=0
+logs=$root/target/test-logs
+rm -rf "$logs" && mkdir -p "$logs"
+# Each step's output goes to the terminal and to a log; the summary at the
+# end repeats what failed, so that the tail of a long run says why.
 step() {
     local name=$1; shift
+    nstep=$((nstep + 1))
+    local log="$logs/$nstep-$(tr -c 'a-zA-Z0-9\n' - <<<"$name").log"
     echo "=== $name"
-    if "$@"; then echo "=== $name: ok"; else echo "=== $name: FAILED"; failed+=("$name"); fi
+    if "$@" > >(tee "$log") 2>&1; then
+        echo "=== $name: ok"
+    else
+        echo "=== $name: FAILED"
+        failed+=("$name")
+        failed_logs+=("$log")
+    fi
+}
+failed_logs=()
+summarize() {
+    local log
+    for log in "${failed_logs[@]}"; do
+        echo "--- from $log:"
+        grep -E -A4 -- '^---- .* stdout ----$|panicked at|^not ok|FAILED|^test result: FAILED' "$log" |
+            grep -v -E '^\s+[0-9]+: |^\s+at ' | tail -n 80
+    done
 }
 
 if has lint; then
@@ -73,6 +95,7 @@ step "nothing left behind" hack/leftovers.sh check "$before"
 rm -rf "$before"
 
 if ((${#failed[@]})); then
+    summarize
     echo "FAILED: ${failed[*]}"
     exit 1
 fi

@@ -319,7 +319,10 @@ fn host_dir(tag: &str) -> PathBuf {
     dir
 }
 
+/// A bind of `dir` on /data. The tests share one rootfs, owned by the host's
+/// root, where a container's root cannot create the mount point: make it.
 fn bind(dir: &Path, options: &[&str], maps: Option<Value>) -> Value {
+    std::fs::create_dir_all(env().rootfs.join("data")).expect("mount point");
     let mut m = json!({"destination": "/data", "type": "bind", "source": dir, "options": options});
     if let Some(maps) = maps {
         m["uidMappings"] = maps.clone();
@@ -340,6 +343,20 @@ fn idmapped_mount_in_a_user_namespace_writes_host_ids() {
     }
     let script =
         "stat -c %u /data/host-file; touch /data/new 2>/dev/null && echo wrote || echo denied";
+    // The container's root cannot create a mount point in the host root's
+    // rootfs: the error says which step failed.
+    let missing = format!("/{}", unique_id("nodir"));
+    let mut m = bind(&host_dir("nodir"), &["rbind"], None);
+    m["destination"] = json!(missing);
+    let r = sh(with_mount(with_userns("nodir", None), m), "true");
+    assert!(!r.ok(), "mount point made by an unmapped root");
+    assert!(
+        r.stderr.contains("creating the mount point") || !is_rrun(),
+        "{}",
+        r.stderr
+    );
+    assert!(!env().rootfs.join(&missing[1..]).exists());
+
     // Control: a plain bind shows the host's root as nobody and refuses writes.
     let dir = host_dir("plain");
     let b = with_mount(with_userns("plain", None), bind(&dir, &["rbind"], None));

@@ -156,7 +156,8 @@ fn mount_one(
     {
         kernel_fs_target(root, m)?
     } else {
-        resolve::ensure_target(root, &m.dest, m.file_target).at(step)?
+        resolve::ensure_target(root, &m.dest, m.file_target)
+            .at(|| format!("{} (creating the mount point)", step()))?
     };
     // Attack tests hold here: the target is resolved, the mount not made.
     crate::testpoint::pause_at("mount-target", &m.dest.to_string_lossy());
