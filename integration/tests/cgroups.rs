@@ -352,3 +352,78 @@ fn delete_after_oom_and_strays_removes_the_cgroup() {
         host_cgroups_named(&c.id)
     );
 }
+
+/// `/proc/<pid>/cgroup` as (controllers, path) pairs, seen from the host.
+fn cgroup_lines(pid: i32) -> Vec<(String, String)> {
+    std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.splitn(3, ':');
+            let (_, ctrls, path) = (f.next()?, f.next()?, f.next()?);
+            Some((ctrls.to_string(), path.to_string()))
+        })
+        .collect()
+}
+
+/// The init and an exec'd process are in the container's cgroup in every
+/// hierarchy (rrun has several ways in: born in the cgroup2 directory, v1
+/// joined by the process itself, or placed by the parent when the clone
+/// makes a user namespace; docs/cgroups.md), with and without a user
+/// namespace.
+#[test]
+fn init_and_exec_join_every_hierarchy() {
+    for userns in [false, true] {
+        let path = format!("/{}", unique_id("join"));
+        let mut b = Bundle::new("join")
+            .args(&["/bin/probe", "sleep", "120"])
+            .set("/linux/cgroupsPath", json!(path));
+        if userns {
+            let maps = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
+            b = b.edit(|s| {
+                s["linux"]["namespaces"]
+                    .as_array_mut()
+                    .expect("namespaces")
+                    .push(json!({"type": "user"}));
+                s["linux"]["uidMappings"] = maps.clone();
+                s["linux"]["gidMappings"] = maps;
+            });
+        }
+        let c = Container::create(b);
+        let pidfile = env().scratch.join(format!("{}.pid", unique_id("joinexec")));
+        let exec = runtime(&[
+            "exec",
+            "-d",
+            "--pid-file",
+            pidfile.to_str().unwrap_or(""),
+            &c.id,
+            "/bin/probe",
+            "sleep",
+            "120",
+        ]);
+        let exec_pid: i32 = std::fs::read_to_string(&pidfile)
+            .unwrap_or_default()
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        let init = cgroup_lines(c.pid());
+        let exec_lines = if exec_pid > 0 {
+            cgroup_lines(exec_pid)
+        } else {
+            Vec::new()
+        };
+        let _ = runtime(&["delete", "--force", &c.id]);
+        let _ = std::fs::remove_file(&pidfile);
+        assert!(exec.ok(), "exec: {}", exec.stderr);
+        assert!(!init.is_empty(), "no cgroups for the init");
+        for (ctrls, p) in &init {
+            // runc 1.1.5 joins the cgroup2 part of a hybrid host too, but
+            // it is best effort for both.
+            if ctrls.is_empty() && !is_rrun() {
+                continue;
+            }
+            assert_eq!(p, &path, "init in {ctrls:?} (userns {userns})");
+        }
+        assert_eq!(exec_lines, init, "exec'd process (userns {userns})");
+    }
+}

@@ -6,6 +6,7 @@
 pub mod detect;
 pub mod devices;
 pub mod ebpf;
+pub mod join;
 pub mod resources;
 pub mod stats;
 pub mod view;
@@ -34,6 +35,8 @@ pub enum CgroupError {
     },
     #[error("read {path}: {cause}")]
     Read { path: String, cause: String },
+    #[error("open {path}: {cause}")]
+    Open { path: String, cause: String },
     #[error("remove cgroup {path}: {cause}")]
     Remove { path: String, cause: String },
     #[error("{0}")]
@@ -289,17 +292,22 @@ impl Cgroup {
     pub fn place(&self, pid: i32) -> Result<(), CgroupError> {
         for d in &self.dirs {
             let result = write_file(&d.path, "cgroup.procs", &pid.to_string());
-            // As runc: joining a named v1 hierarchy or the cgroup2 part of a
-            // hybrid host is best effort.
-            let best_effort = (d.is_v2() && !self.unified)
-                || d.controllers
-                    .iter()
-                    .all(|c| c.starts_with("name=") || c == "misc");
-            if !best_effort {
+            if !self.best_effort(d) {
                 result?;
             }
         }
         Ok(())
+    }
+
+    /// As runc: joining a named v1 hierarchy (or misc) or the cgroup2 part
+    /// of a hybrid host may fail without failing the container.
+    pub fn best_effort(&self, d: &Dir) -> bool {
+        if d.is_v2() {
+            return !self.unified;
+        }
+        d.controllers
+            .iter()
+            .all(|c| c.starts_with("name=") || c == "misc")
     }
 
     /// Every process in the container's cgroup and its descendants.

@@ -5,7 +5,7 @@
 //! strays), runs poststop hooks (failures are warnings) and the state dir.
 
 use std::os::fd::AsFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
@@ -51,14 +51,26 @@ fn kill_and_wait(st: &State) -> Result<()> {
     if st.cgroup.is_frozen() {
         let _ = st.cgroup.freeze(false);
     }
-    let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-    let ready = poll(&mut fds, PollTimeout::from(10_000u16)).unwrap_or(0);
-    if ready == 0 && st.init_alive() {
-        return Err(Error::Other("container init still running".into()));
+    // The init of a pid namespace stays in the kernel until every orphan
+    // of its namespace has been reaped by the host's reaper (which may take
+    // its time), but it has left its cgroups before that: that is dead
+    // enough to remove them, as runc does.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+        let exited = poll(&mut fds, PollTimeout::from(5u8)).unwrap_or(0) > 0;
+        if exited || !st.init_alive() || left_its_cgroup(st) {
+            // A zombie waiting for its parent to reap it is stopped.
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(Error::Other("container init still running".into()));
+        }
     }
-    // The init may linger as a zombie until its parent reaps it; that is stopped.
-    std::thread::sleep(Duration::from_millis(0));
-    Ok(())
+}
+
+fn left_its_cgroup(st: &State) -> bool {
+    st.cgroup.procs_dir().is_some() && st.cgroup.pids().is_ok_and(|p| !p.contains(&st.pid))
 }
 
 pub fn destroy(dir: StateDir, st: &State) -> Result<()> {

@@ -11,6 +11,7 @@ use nix::sys::stat::Mode;
 use oci_spec::runtime::{Capability, Process, Spec};
 
 use super::{foreground, load_shared, Globals};
+use crate::cgroups::Cgroup;
 use crate::error::{Error, Result, SysContext};
 use crate::namespaces::NsKind;
 use crate::process::exec::{self, ExecPlan};
@@ -82,9 +83,9 @@ pub fn exec(g: &Globals, o: &ExecOptions) -> Result<i32> {
     };
     let joins = open_namespaces(&st, &spec)?;
     let sub = cgroup_subpaths(&o.cgroup)?;
-    let place = |pid: i32| -> Result<()> { place_in_cgroup(&st, &sub, pid) };
+    let joining = crate::cgroups::join::plan(&exec_cgroup(&st, &sub), true)?;
     let state_json = |_pid: i32| serde_json::to_string(&st.oci(status)).unwrap_or_default();
-    let child = exec::spawn(&plan, joins, &place, &state_json)?;
+    let child = exec::spawn(&plan, joins, joining, &state_json)?;
     if let Some(pf) = &o.pid_file {
         super::create::write_pid_file(pf, child.pid)?;
     }
@@ -260,10 +261,8 @@ fn cgroup_subpaths(list: &[String]) -> Result<Vec<(Option<String>, PathBuf)>> {
         .collect()
 }
 
-fn place_in_cgroup(st: &State, sub: &[(Option<String>, PathBuf)], pid: i32) -> Result<()> {
-    if sub.is_empty() {
-        return Ok(st.cgroup.place(pid)?);
-    }
+/// The container's cgroup, with the --cgroup sub-paths applied.
+fn exec_cgroup(st: &State, sub: &[(Option<String>, PathBuf)]) -> Cgroup {
     let mut cg = st.cgroup.clone();
     for d in &mut cg.dirs {
         let chosen = sub.iter().find(|(c, _)| match c {
@@ -274,5 +273,5 @@ fn place_in_cgroup(st: &State, sub: &[(Option<String>, PathBuf)], pid: i32) -> R
             d.path = d.path.join(path);
         }
     }
-    Ok(cg.place(pid)?)
+    cg
 }

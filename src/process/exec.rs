@@ -2,12 +2,13 @@
 //! namespace of the container by descriptor (user first, mount last; the
 //! descriptors were opened by the parent from the init's /proc/<pid>/ns
 //! after checking the init's identity), then forks once with CLONE_PARENT so
-//! that the new process is really inside the pid namespace. The parent puts
-//! it into the container's cgroups; it then takes the container's
+//! that the new process is really inside the pid namespace. It is in the
+//! container's cgroups from the start (cgroups/join.rs: born in the cgroup2
+//! directory, v1 joined by the first child before anything else); it then takes the container's
 //! confinement (rlimits, no_new_privs, seccomp, capabilities, ids, LSM label)
 //! and executes the program.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -16,6 +17,7 @@ use super::finish;
 use super::plan::ProcessPlan;
 use super::spawn::{self, CloneOpts, Expect, Spawned};
 use super::sync::{Msg, SyncSocket};
+use crate::cgroups::join::{self, Joining, TasksFile};
 use crate::error::{AtStep, Result, StepError, SysContext};
 use crate::namespaces::{self, NsKind};
 use crate::proc_files::ProcRoot;
@@ -44,7 +46,7 @@ struct ExecFds {
 pub fn spawn(
     plan: &ExecPlan,
     joins: Vec<(NsKind, OwnedFd)>,
-    place: &dyn Fn(i32) -> Result<()>,
+    joining: Joining,
     state_json: &dyn Fn(i32) -> String,
 ) -> Result<Spawned> {
     let min_fd = 3 + plan.preserve_fds as i32;
@@ -54,18 +56,22 @@ pub fn spawn(
         .into_iter()
         .map(|(k, fd)| Ok((k, spawn::above(fd, min_fd)?)))
         .collect::<Result<Vec<_>>>()?;
+    let tasks = spawn::above_all(joining.tasks, min_fd)?;
+    let by_parent = joining.by_parent;
+    let place = |pid: i32| -> Result<()> { Ok(by_parent.place(pid)?) };
     let expect = Expect {
         staged: true,
         id_maps: None,
         maps_on_request: false,
-        place: Some(place),
+        place: Some(&place),
         hooks: None,
         terminal: plan.process.terminal,
         listener: plan.seccomp.as_ref().and_then(|s| s.listener.as_ref()),
     };
     let opts = CloneOpts {
         flags: 0,
-        cgroup_fd: None,
+        cgroup_fd: joining.born_in.as_ref().map(|f| f.as_raw_fd()),
+        cgroup_optional: joining.born_in_optional,
         min_fd,
     };
     let child = move |sync: SyncSocket| {
@@ -74,13 +80,16 @@ pub fn spawn(
             proc: child_proc,
             joins,
         };
-        child_main(plan, fds)
+        child_main(plan, tasks, fds)
     };
     spawn::clone_and_drive(opts, child, &expect, &proc, state_json)
 }
 
-fn child_main(plan: &ExecPlan, fds: ExecFds) -> ! {
-    let err = match recipe(plan, &fds) {
+fn child_main(plan: &ExecPlan, tasks: Vec<TasksFile>, fds: ExecFds) -> ! {
+    // Into the cgroups first, still with the host's credentials; the
+    // process forked into the pid namespace inherits them.
+    let steps = join::join_all(tasks).and_then(|()| recipe(plan, &fds));
+    let err = match steps {
         Ok(never) => match never {},
         Err(e) => e,
     };

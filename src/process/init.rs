@@ -14,6 +14,7 @@ use nix::unistd::{setresgid, setresuid, Gid, Uid};
 
 use super::finish;
 use super::sync::{Msg, SyncSocket};
+use crate::cgroups::join::{self, TasksFile};
 use crate::error::{AtStep, StepError};
 use crate::namespaces::{self, NsKind};
 use crate::proc_files::ProcRoot;
@@ -31,11 +32,15 @@ pub struct InitFds {
     pub joins: Vec<(NsKind, OwnedFd)>,
     /// Idmapped mounts built by the parent, detached, by mount index.
     pub idmaps: Vec<(usize, OwnedFd)>,
+    /// The v1 cgroups we join ourselves, first of all (cgroups/join.rs).
+    pub tasks: Vec<TasksFile>,
 }
 
 /// Entry point in the child after clone3: never returns.
-pub fn child_main(plan: &ContainerPlan, fds: InitFds, cgroupns_done: bool) -> ! {
-    let err = match recipe(plan, &fds, cgroupns_done) {
+pub fn child_main(plan: &ContainerPlan, mut fds: InitFds, cgroupns_done: bool) -> ! {
+    let tasks = std::mem::take(&mut fds.tasks);
+    let steps = join::join_all(tasks).and_then(|()| recipe(plan, &fds, cgroupns_done));
+    let err = match steps {
         Ok(never) => match never {},
         Err(e) => e,
     };

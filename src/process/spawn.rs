@@ -12,6 +12,7 @@ use nix::unistd::Pid;
 
 use super::init::{self, InitFds};
 use super::sync::{self, Msg, SyncSocket};
+use crate::cgroups::{self, join::TasksFile};
 use crate::error::{Error, Result, StepError, SysContext};
 use crate::hooks;
 use crate::hooks::HooksPlan;
@@ -97,7 +98,11 @@ pub struct Expect<'a> {
 /// How to clone.
 pub struct CloneOpts {
     pub flags: u64,
+    /// The cgroup2 directory to start the child in (CLONE_INTO_CGROUP).
     pub cgroup_fd: Option<RawFd>,
+    /// If the kernel refuses `cgroup_fd`, clone without it (the best-effort
+    /// cgroup2 part of a hybrid host).
+    pub cgroup_optional: bool,
     /// Descriptors the child keeps must sit at or above this number
     /// (3 + --preserve-fds), so that they never shadow a preserved one.
     pub min_fd: i32,
@@ -110,6 +115,19 @@ pub fn above(fd: OwnedFd, min: i32) -> Result<OwnedFd> {
     } else {
         sys::dup_above(fd.as_fd(), min).step(|| "move a descriptor above --preserve-fds")
     }
+}
+
+/// Each v1 `tasks` file the child joins by itself, above --preserve-fds.
+pub fn above_all(tasks: Vec<TasksFile>, min_fd: i32) -> Result<Vec<TasksFile>> {
+    tasks
+        .into_iter()
+        .map(|t| {
+            Ok(TasksFile {
+                fd: above(t.fd, min_fd)?,
+                ..t
+            })
+        })
+        .collect()
 }
 
 /// clone3, run `child` in the child (it ends in execve or _exit), and drive the child
@@ -126,7 +144,11 @@ where
 {
     let (parent_sock, child_sock) = sync::pair().step(|| "create sync socket")?;
     let child_sock = SyncSocket::from_fd(above(child_sock.into_fd(), opts.min_fd)?);
-    match sys::clone3(opts.flags, true, opts.cgroup_fd).step(|| "clone the container process")? {
+    let forked = match sys::clone3(opts.flags, true, opts.cgroup_fd) {
+        Err(_) if opts.cgroup_optional => sys::clone3(opts.flags, true, None),
+        forked => forked,
+    };
+    match forked.step(|| "clone the container process")? {
         sys::Forked::Child => {
             drop(parent_sock);
             // The child function ends in execve or _exit; never come back.
@@ -185,38 +207,37 @@ pub fn spawn(
         .map(|(i, fd)| Ok((i, above(fd, min_fd)?)))
         .collect::<Result<Vec<_>>>()?;
 
-    // On pure cgroup v2 the init is born in its cgroup (CLONE_INTO_CGROUP),
-    // so its cgroup namespace can be created by the same clone.
-    let cgroup_fd = match plan.cgroup.v2_dir().filter(|_| plan.cgroup.unified) {
-        Some(d) => Some(
-            nix::fcntl::open(
-                &d.path,
-                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-                Mode::empty(),
-            )
-            .step(|| format!("open cgroup {}", d.path.display()))?,
-        ),
-        None => None,
-    };
-    let into_cgroup = cgroup_fd.is_some() && !plan.staged();
+    // The init joins its cgroups without the kernel's global lock where it
+    // can (cgroups/join.rs); the clone's own new user namespace leaves the
+    // v1 placement to us.
+    let self_attach = plan.staged() || !plan.namespaces.creates(NsKind::User);
+    let joining = cgroups::join::plan(&plan.cgroup, self_attach)?;
+    let tasks = above_all(joining.tasks, min_fd)?;
+    // On pure cgroup v2, born in its cgroup, the init's cgroup namespace can
+    // be created by the same clone.
+    let cgroupns_in_clone = plan.cgroup.unified
+        && !plan.staged()
+        && joining.born_in.is_some()
+        && joining.by_parent.dirs.is_empty();
     let flags = if plan.staged() {
         0
     } else {
-        let skip: &[NsKind] = if into_cgroup { &[] } else { &[NsKind::Cgroup] };
+        let skip: &[NsKind] = if cgroupns_in_clone {
+            &[]
+        } else {
+            &[NsKind::Cgroup]
+        };
         plan.namespaces.new_flags_except(skip).bits() as u64
     };
     let opts = CloneOpts {
         flags,
-        cgroup_fd: cgroup_fd
-            .as_ref()
-            .filter(|_| into_cgroup)
-            .map(|f| f.as_raw_fd()),
+        cgroup_fd: joining.born_in.as_ref().map(|f| f.as_raw_fd()),
+        cgroup_optional: joining.born_in_optional,
         min_fd,
     };
+    let by_parent = joining.by_parent;
     let place = |pid: i32| -> Result<()> {
-        if !into_cgroup {
-            plan.cgroup.place(pid)?;
-        }
+        by_parent.place(pid)?;
         crate::netdev::move_all(&plan.net_devices, pid)
     };
     let expect = Expect {
@@ -228,7 +249,7 @@ pub fn spawn(
         terminal: plan.process.terminal,
         listener: plan.seccomp.as_ref().and_then(|s| s.listener.as_ref()),
     };
-    let cgroupns_done = into_cgroup && plan.namespaces.creates(NsKind::Cgroup);
+    let cgroupns_done = cgroupns_in_clone && plan.namespaces.creates(NsKind::Cgroup);
     let child = move |sync: SyncSocket| {
         let fds = InitFds {
             sync,
@@ -236,6 +257,7 @@ pub fn spawn(
             proc: child_proc,
             joins,
             idmaps,
+            tasks,
         };
         init::child_main(plan, fds, cgroupns_done)
     };
