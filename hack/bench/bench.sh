@@ -69,7 +69,7 @@ fi
 
 if [[ -z ${RRUN:-} ]]; then
     if ((build)) || [[ ! -x $repo/target/release/rrun ]]; then
-        (cd "$repo" && cargo build --release -p rrun -q)
+        (cd "$repo" && hack/build.sh >/dev/null)
     fi
     RRUN=$repo/target/release/rrun
 fi

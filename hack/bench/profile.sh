@@ -37,7 +37,7 @@ for t in perf strace gcc runc crun; do
 done
 RRUN_GIVEN=${RRUN:-}
 if [[ -z ${RRUN:-} ]]; then
-    ((build)) && (cd "$repo" && cargo build --release -p rrun -q)
+    ((build)) && (cd "$repo" && hack/build.sh >/dev/null)
     RRUN=$repo/target/release/rrun
 fi
 
