@@ -47,7 +47,7 @@ pub fn name_of(bit: u8) -> String {
 
 /// The highest capability number the running kernel knows.
 pub fn last_cap() -> u8 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+    crate::proc_files::read_text("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(40)
@@ -71,9 +71,15 @@ impl CapsPlan {
     /// Drop from the bounding set every capability not asked for.
     pub fn apply_bounding(&self, last: u8) -> Result<(), (String, nix::errno::Errno)> {
         for bit in 0..=last {
-            if self.bounding & (1u64 << bit) == 0 && sys::cap_in_bounding(bit as u32) {
-                sys::cap_drop_bounding(bit as u32)
-                    .map_err(|e| (format!("drop {} from the bounding set", name_of(bit)), e))?;
+            // Dropping a capability the set lacks is a no-op, so read the
+            // set only when a drop fails (without CAP_SETPCAP).
+            if self.bounding & (1u64 << bit) == 0 {
+                match sys::cap_drop_bounding(bit as u32) {
+                    Err(_) if !sys::cap_in_bounding(bit as u32) => {}
+                    r => {
+                        r.map_err(|e| (format!("drop {} from the bounding set", name_of(bit)), e))?
+                    }
+                }
             }
         }
         Ok(())

@@ -201,7 +201,8 @@ fn read_maps_inside(path: &std::path::Path) -> Result<(String, String), Error> {
 /// Is this process in a user namespace other than the initial one (whose
 /// uid_map is the identity over the whole range)?
 pub fn running_in_user_ns() -> bool {
-    std::fs::read_to_string("/proc/self/uid_map").is_ok_and(|m| !same_maps(&m, "0 0 4294967295"))
+    crate::proc_files::read_text("/proc/self/uid_map")
+        .is_ok_and(|m| !same_maps(&m, "0 0 4294967295"))
 }
 
 /// Is rrun running without the host's root privileges: as an ordinary

@@ -39,7 +39,7 @@ pub enum Layout {
 
 impl Layout {
     pub fn detect() -> Option<Layout> {
-        let text = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+        let text = crate::proc_files::read_text("/proc/self/mountinfo").ok()?;
         parse_mountinfo(&text)
     }
 
@@ -137,8 +137,10 @@ fn unescape(s: &str) -> String {
 
 /// This process's cgroup in the hierarchy with these controllers ("" = v2).
 pub fn own_cgroup(controllers: &[String]) -> Option<PathBuf> {
-    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
-    own_cgroup_in(&text, controllers)
+    // Read once per process: rrun never moves itself.
+    static TEXT: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let text = TEXT.get_or_init(|| crate::proc_files::read_text("/proc/self/cgroup").ok());
+    own_cgroup_in(text.as_deref()?, controllers)
 }
 
 fn own_cgroup_in(text: &str, controllers: &[String]) -> Option<PathBuf> {

@@ -537,6 +537,12 @@ fn collect_pids(dir: &Path, out: &mut Vec<i32>) -> Result<(), CgroupError> {
 }
 
 fn remove_tree(dir: &Path) -> Result<(), CgroupError> {
+    // Most containers make no sub-cgroups: try the directory alone first.
+    match std::fs::remove_dir(dir) {
+        Ok(()) => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(_) => {}
+    }
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
             if e.file_type().is_ok_and(|t| t.is_dir()) {

@@ -303,7 +303,7 @@ fn fs_name(magic: i64) -> String {
 
 /// Make the mount that holds `path` private or a slave (found in mountinfo).
 fn make_parent_private(path: &Path, how: MsFlags) -> Result<(), StepError> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").at(|| "read mountinfo")?;
+    let info = crate::proc_files::read_text("/proc/self/mountinfo").at(|| "read mountinfo")?;
     let mountpoint = info
         .lines()
         .filter_map(|l| l.split(' ').nth(4))

@@ -119,12 +119,19 @@ pub fn ensure_target(root: BorrowedFd<'_>, path: &Path, file: bool) -> nix::Resu
         Err(e) => return Err(e),
     }
     if !file {
-        return mkdir_all(root, path, 0o755);
+        return match existing_parent(root, path)? {
+            Some((dir, name)) => {
+                make_dir_in(dir.as_fd(), name).or_else(|_| mkdir_all(root, path, 0o755))
+            }
+            None => mkdir_all(root, path, 0o755),
+        };
     }
-    let parent = path.parent().unwrap_or(Path::new("/"));
     let name = path.file_name().ok_or(Errno::EINVAL)?;
     // An O_PATH directory descriptor is a valid base for openat2.
-    let dir = mkdir_all(root, parent, 0o755)?;
+    let dir = match existing_parent(root, path)? {
+        Some((dir, _)) => dir,
+        None => mkdir_all(root, path.parent().unwrap_or(Path::new("/")), 0o755)?,
+    };
     let name = CString::new(name.as_bytes()).map_err(|_| Errno::EINVAL)?;
     match sys::openat2(
         dir.as_fd(),
@@ -137,6 +144,41 @@ pub fn ensure_target(root: BorrowedFd<'_>, path: &Path, file: bool) -> nix::Resu
         Err(e) => return Err(e),
     }
     open_path(root, path)
+}
+
+/// The common case of a missing target: its parent exists. Resolve the
+/// parent in the root (one openat2) instead of walking every component;
+/// None when the parent is missing too, or the last component is not a
+/// plain name.
+fn existing_parent<'p>(
+    root: BorrowedFd<'_>,
+    path: &'p Path,
+) -> nix::Result<Option<(OwnedFd, &'p std::ffi::OsStr)>> {
+    let (Some(parent), Some(Component::Normal(name))) =
+        (path.parent(), path.components().next_back())
+    else {
+        return Ok(None);
+    };
+    match open_in_root(root, parent, OFlag::O_PATH | OFlag::O_DIRECTORY) {
+        Ok(dir) => Ok(Some((dir, name))),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Create directory `name` in `dir` and open it, refusing a symlink there
+/// (a dangling one is left to mkdir_all, which walks its target in the root).
+fn make_dir_in(dir: BorrowedFd<'_>, name: &std::ffi::OsStr) -> nix::Result<OwnedFd> {
+    match nix::sys::stat::mkdirat(dir, name, Mode::from_bits_truncate(0o755)) {
+        Ok(()) | Err(Errno::EEXIST) => {}
+        Err(e) => return Err(e),
+    }
+    nix::fcntl::openat(
+        dir,
+        name,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
 }
 
 /// Is the descriptor a directory?
@@ -169,6 +211,25 @@ mod tests {
         assert!(is_dir(fd.as_fd()).expect("fstat"));
         assert!(root.join("tmp/inside").is_dir(), "created inside the root");
         assert!(!Path::new("/tmp/inside").exists() || root.starts_with("/tmp"));
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn a_dangling_symlink_target_is_made_inside_the_root() {
+        let root = tempdir("dangling");
+        std::fs::create_dir_all(root.join("etc")).expect("mkdir");
+        // The parent exists (the fast path), the name is a dangling link out.
+        let outside = format!("/tmp/rrun-resolve-outside-{}", std::process::id());
+        symlink(&outside, root.join("etc/link")).expect("symlink");
+        let rootfd = nix::fcntl::open(&root, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty())
+            .expect("open root");
+        let fd = ensure_target(rootfd.as_fd(), Path::new("/etc/link"), false).expect("target");
+        assert!(is_dir(fd.as_fd()).expect("fstat"));
+        assert!(root.join(&outside[1..]).is_dir(), "made inside the root");
+        assert!(!Path::new(&outside).exists(), "nothing made outside");
+        // A missing directory below an existing one: the fast path.
+        ensure_target(rootfd.as_fd(), Path::new("/etc/new"), false).expect("target");
+        assert!(root.join("etc/new").is_dir());
         let _ = std::fs::remove_dir_all(&root);
     }
 

@@ -126,7 +126,7 @@ fn seccomp(s: &oci_spec::runtime::LinuxSeccomp) -> Result<(), SpecError> {
 }
 
 fn resctrl_mounted() -> bool {
-    std::fs::read_to_string("/proc/self/mountinfo").is_ok_and(|m| {
+    crate::proc_files::read_text("/proc/self/mountinfo").is_ok_and(|m| {
         m.lines().any(|l| {
             l.split(" - ")
                 .nth(1)
