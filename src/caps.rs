@@ -45,14 +45,6 @@ pub fn name_of(bit: u8) -> String {
         .unwrap_or_else(|| format!("capability {bit}"))
 }
 
-/// The highest capability number the running kernel knows.
-pub fn last_cap() -> u8 {
-    crate::proc_files::read_text("/proc/sys/kernel/cap_last_cap")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(40)
-}
-
 impl CapsPlan {
     /// Lower process.capabilities; every capability must be in our bounding set.
     pub fn lower(caps: Option<&LinuxCapabilities>) -> Result<Self, SpecError> {
@@ -68,18 +60,20 @@ impl CapsPlan {
         })
     }
 
-    /// Drop from the bounding set every capability not asked for.
-    pub fn apply_bounding(&self, last: u8) -> Result<(), (String, nix::errno::Errno)> {
-        for bit in 0..=last {
+    /// Drop from the bounding set every capability not asked for, up to the
+    /// kernel's last one (where the drop says EINVAL). No procfs read: in
+    /// the child, after pivot_root, /proc is the container's.
+    pub fn apply_bounding(&self) -> Result<(), (String, nix::errno::Errno)> {
+        for bit in 0..64u8 {
             // Dropping a capability the set lacks is a no-op, so read the
             // set only when a drop fails (without CAP_SETPCAP).
-            if self.bounding & (1u64 << bit) == 0 {
-                match sys::cap_drop_bounding(bit as u32) {
-                    Err(_) if !sys::cap_in_bounding(bit as u32) => {}
-                    r => {
-                        r.map_err(|e| (format!("drop {} from the bounding set", name_of(bit)), e))?
-                    }
-                }
+            if self.bounding & (1u64 << bit) != 0 {
+                continue;
+            }
+            match sys::cap_drop_bounding(bit as u32) {
+                Err(nix::errno::Errno::EINVAL) => break,
+                Err(_) if !sys::cap_in_bounding(bit as u32) => {}
+                r => r.map_err(|e| (format!("drop {} from the bounding set", name_of(bit)), e))?,
             }
         }
         Ok(())

@@ -481,3 +481,99 @@ fn only_asked_descriptors_reach_the_container() {
         );
     }
 }
+
+/// The runtime reads nothing from the container's /proc or /sys to decide
+/// how far to confine (the 2025 procfs class, read side): a container
+/// without a proc mount whose image plants a /proc claiming that the kernel
+/// knows 6 capabilities and that setgroups is denied keeps neither its
+/// supplementary groups nor CAP_BPF.
+#[test]
+fn a_planted_proc_does_not_weaken_the_credentials() {
+    let mut b = Bundle::new("fakeproc");
+    let rootfs = b.private_rootfs();
+    let fake = rootfs.join("proc");
+    std::fs::create_dir_all(fake.join("sys/kernel")).expect("fake proc");
+    std::fs::create_dir_all(fake.join("self")).expect("fake proc");
+    std::fs::write(fake.join("sys/kernel/cap_last_cap"), "5\n").expect("cap_last_cap");
+    std::fs::write(fake.join("self/setgroups"), "deny\n").expect("setgroups");
+    let b = b
+        .edit(|s| {
+            s["mounts"]
+                .as_array_mut()
+                .expect("mounts")
+                .retain(|m| m["destination"] != "/proc");
+            s["linux"]["maskedPaths"] = json!([]);
+            s["linux"]["readonlyPaths"] = json!([]);
+            s["process"]["user"]["additionalGids"] = json!([1234, 4321]);
+            s["process"]["capabilities"] = json!({"bounding": ["CAP_KILL"],
+                "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]});
+        })
+        // getgroups(0, NULL); prctl(PR_CAPBSET_READ, CAP_BPF)
+        .args(&[
+            "/bin/sh",
+            "-c",
+            "/bin/probe syscall 115 0 0; /bin/probe syscall 157 23 39",
+        ]);
+    let r = run(&b);
+    if !is_rrun() {
+        // runc 1.1.5 needs /proc in the container (it closes descriptors
+        // through /proc/self/fd): it cannot run this bundle at all.
+        assert!(!r.ok());
+        return;
+    }
+    assert!(r.ok(), "{}", r.stderr);
+    assert_eq!(
+        r.stdout.lines().collect::<Vec<_>>(),
+        ["ok 2", "ok 0"],
+        "two supplementary groups, CAP_BPF dropped from the bounding set"
+    );
+}
+
+/// Nothing but procfs goes on /proc, and inside /proc only the files lxcfs
+/// emulates (CVE-2019-16884 class; runc's rule and error text).
+#[test]
+fn only_procfs_on_proc_and_only_lxcfs_files_inside() {
+    let host = env().scratch.join(unique_id("meminfo"));
+    std::fs::write(&host, "MemTotal: 1234 kB\n").expect("meminfo");
+    let with = |tag: &str, m: serde_json::Value, replace_proc: bool| {
+        Bundle::new(tag)
+            .edit(|s| {
+                let mounts = s["mounts"].as_array_mut().expect("mounts");
+                if replace_proc {
+                    mounts.retain(|x| x["destination"] != "/proc");
+                }
+                mounts.push(m);
+            })
+            .args(&["/bin/sh", "-c", "head -n1 /proc/meminfo"])
+    };
+    // A tmpfs, and a bind of an ordinary directory, on /proc: refused.
+    let tmpfs = json!({"destination": "/proc", "type": "tmpfs", "source": "tmpfs"});
+    let dir = json!({"destination": "/proc", "type": "bind", "source": env().scratch, "options": ["rbind"]});
+    for (tag, m) in [("proctmpfs", tmpfs), ("procdir", dir)] {
+        let r = run(&with(tag, m, true));
+        assert!(!r.ok(), "{tag}: mounted");
+        // runc 1.1.5 refuses the bind with this text; the tmpfs fails later.
+        assert!(
+            r.stderr.contains("not of type proc") || (!is_rrun() && tag == "proctmpfs"),
+            "{tag}: {}",
+            r.stderr
+        );
+    }
+    // A bind of the host's procfs root on /proc: allowed.
+    let procbind =
+        json!({"destination": "/proc", "type": "bind", "source": "/proc", "options": ["rbind"]});
+    run(&with("procbind", procbind, true)).expect_ok();
+    // Inside /proc: a tmpfs on /proc/sys is refused, an lxcfs-style file is not.
+    let sys = json!({"destination": "/proc/sys", "type": "tmpfs", "source": "tmpfs"});
+    let r = run(&with("procsys", sys, false));
+    // runc 1.1.5 checks bind mounts only (docs/differences.md).
+    assert!(
+        (!r.ok() && r.stderr.contains("inside /proc")) || !is_rrun(),
+        "{}",
+        r.stderr
+    );
+    let lxcfs = json!({"destination": "/proc/meminfo", "type": "bind", "source": host, "options": ["bind", "ro"]});
+    let r = run(&with("lxcfs", lxcfs, false)).expect_ok();
+    assert_eq!(r.stdout.trim(), "MemTotal: 1234 kB");
+    let _ = std::fs::remove_file(&host);
+}

@@ -158,7 +158,9 @@ fn exec_process(spec: &Spec, o: &ExecOptions) -> Result<ProcessPlan> {
         p.set_selinux_label(Some(l.clone()));
     }
     add_caps(&mut p, &o.caps)?;
-    Ok(ProcessPlan::lower(&p)?)
+    let mut plan = ProcessPlan::lower(&p)?;
+    crate::spec::plan::lsm_checks(&mut plan)?;
+    Ok(plan)
 }
 
 fn parse_user(s: &str) -> Result<(u32, Option<u32>)> {

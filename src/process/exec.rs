@@ -161,7 +161,7 @@ fn recipe(
     } else {
         finish::load_seccomp(plan.seccomp.as_ref(), &fds.sync)?;
     }
-    finish::finalize_credentials(p)?;
+    finish::finalize_credentials(p, &fds.proc)?;
     finish::chdir_inside(&p.cwd)?;
     let env = finish::environment(p)?;
     let exe = finish::find_executable(&p.args[0], p.env_var("PATH"))?;

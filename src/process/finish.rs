@@ -13,7 +13,6 @@ use nix::unistd::{setresgid, setresuid, Gid, Uid};
 
 use super::plan::ProcessPlan;
 use super::sync::{Msg, SyncSocket};
-use crate::caps;
 use crate::error::{AtStep, StepError};
 use crate::proc_files::ProcRoot;
 use crate::seccomp::SeccompPlan;
@@ -25,11 +24,7 @@ pub fn apply_lsm(p: &ProcessPlan, proc: &ProcRoot) -> Result<(), StepError> {
         crate::lsm::apparmor_exec(proc, profile)
             .at(|| format!("apply AppArmor profile {profile:?}"))?;
     }
-    if let Some(label) = p
-        .selinux_label
-        .as_ref()
-        .filter(|_| crate::lsm::selinux_enabled())
-    {
+    if let Some(label) = &p.selinux_label {
         crate::lsm::selinux_exec(proc, label).at(|| format!("apply SELinux label {label:?}"))?;
     }
     Ok(())
@@ -74,13 +69,15 @@ pub fn wait_for(sync: &SyncSocket, name: &str) -> Result<(), StepError> {
     }
 }
 
-/// Drop to the container's capabilities and ids.
-pub fn finalize_credentials(p: &ProcessPlan) -> Result<(), StepError> {
+/// Drop to the container's capabilities and ids. `proc` is the host's
+/// verified procfs: after pivot_root, /proc is the container's to plant.
+pub fn finalize_credentials(p: &ProcessPlan, proc: &ProcRoot) -> Result<(), StepError> {
     let err = |(step, e): (String, Errno)| StepError::new(step, e);
-    p.caps.apply_bounding(caps::last_cap()).map_err(err)?;
+    p.caps.apply_bounding().map_err(err)?;
     sys::set_keepcaps(true).at(|| "keep capabilities across setuid")?;
-    let setgroups_denied =
-        std::fs::read_to_string("/proc/self/setgroups").is_ok_and(|s| s.trim() == "deny");
+    let setgroups_denied = proc
+        .read("self/setgroups")
+        .is_ok_and(|s| s.trim_ascii() == b"deny");
     if !setgroups_denied {
         let groups: Vec<Gid> = p
             .additional_gids

@@ -258,7 +258,7 @@ pub fn plan(spec: &Spec, ctx: &PlanContext) -> Result<ContainerPlan> {
         .as_ref()
         .map(|s| crate::seccomp::plan(s, ctx.seccomp_cache.as_deref()))
         .transpose()?;
-    lsm_checks(&process)?;
+    lsm_checks(&mut process)?;
     let personality = lower_personality(&linux)?;
     let memory_policy = lower_memory_policy(&linux)?;
     let net_devices = crate::netdev::lower(
@@ -400,8 +400,10 @@ pub fn lower_memory_policy(
 }
 
 /// AppArmor: a profile on a host without AppArmor is an error. SELinux: a
-/// label on a host without SELinux is ignored with a warning (as runc).
-fn lsm_checks(p: &ProcessPlan) -> std::result::Result<(), SpecError> {
+/// label on a host without SELinux is ignored with a warning (as runc), and
+/// dropped here: the child applies what the plan holds and never asks the
+/// container's /sys.
+pub fn lsm_checks(p: &mut ProcessPlan) -> std::result::Result<(), SpecError> {
     if let Some(profile) = &p.apparmor_profile {
         if !crate::lsm::apparmor_enabled() {
             return Err(SpecError::invalid(
@@ -414,6 +416,7 @@ fn lsm_checks(p: &ProcessPlan) -> std::result::Result<(), SpecError> {
         crate::logging::warn(
             "process.selinuxLabel is ignored: SELinux is not enabled on this host",
         );
+        p.selinux_label = None;
     }
     Ok(())
 }

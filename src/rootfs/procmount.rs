@@ -1,0 +1,79 @@
+//! What may be mounted on or inside the container's /proc, as runc allows
+//! it (CVE-2019-16884 class: a fake /proc hides the LSM and procfs
+//! interfaces from the runtime and the container's confinement): on /proc
+//! itself only procfs (a proc mount, or a bind of a procfs root); inside
+//! /proc only the files lxcfs emulates. "Inside" is decided on the resolved
+//! mount point (it is on procfs) and on the destination as written (before
+//! /proc is mounted, /proc/x is still a rootfs path).
+
+use std::os::fd::BorrowedFd;
+use std::path::Path;
+
+use nix::sys::statfs::{fstatfs, statfs, PROC_SUPER_MAGIC};
+
+use super::options::{MountKind, MountPlan};
+use crate::error::StepError;
+
+/// The files lxcfs (and runc) may bind inside /proc.
+const LXCFS_FILES: &[&str] = &[
+    "/proc/cpuinfo",
+    "/proc/diskstats",
+    "/proc/meminfo",
+    "/proc/stat",
+    "/proc/swaps",
+    "/proc/uptime",
+    "/proc/loadavg",
+    "/proc/slabinfo",
+    "/proc/net/dev",
+    "/proc/sys/kernel/ns_last_pid",
+    "/proc/sys/crypto/fips_enabled",
+];
+
+/// procfs's root directory inode.
+const PROC_ROOT_INO: u64 = 1;
+
+/// Refuse `m` if it would put something other than procfs on /proc, or
+/// anything but an lxcfs file inside it. `target` is the resolved mount point.
+pub fn check(m: &MountPlan, target: BorrowedFd<'_>) -> Result<(), StepError> {
+    if m.dest == Path::new("/proc") {
+        return if is_procfs_source(&m.kind) {
+            Ok(())
+        } else {
+            Err(refused(m, "is not of type proc"))
+        };
+    }
+    let on_procfs = fstatfs(target).is_ok_and(|s| s.filesystem_type() == PROC_SUPER_MAGIC);
+    let inside = on_procfs || m.dest.starts_with("/proc");
+    if inside && !LXCFS_FILES.iter().any(|f| m.dest == Path::new(f)) {
+        return Err(refused(m, "is inside /proc"));
+    }
+    Ok(())
+}
+
+fn is_procfs_source(kind: &MountKind) -> bool {
+    match kind {
+        MountKind::Fs { fstype, .. } => fstype == "proc",
+        MountKind::Bind { source, .. } => {
+            if !statfs(source).is_ok_and(|s| s.filesystem_type() == PROC_SUPER_MAGIC) {
+                return false;
+            }
+            // As current runc: a procfs subdirectory is allowed, with a warning.
+            if !nix::sys::stat::stat(source).is_ok_and(|st| st.st_ino == PROC_ROOT_INO) {
+                crate::logging::warn(&format!(
+                    "bind mount of {} on /proc is not the root of a procfs",
+                    source.display()
+                ));
+            }
+            true
+        }
+        MountKind::Cgroup | MountKind::Remount => false,
+    }
+}
+
+fn refused(m: &MountPlan, why: &str) -> StepError {
+    StepError::msg(format!(
+        "{}: {} cannot be mounted because it {why}",
+        m.describe(),
+        m.dest.display()
+    ))
+}
