@@ -8,7 +8,17 @@ use rrun::cli::{self, Cli};
 use rrun::logging;
 
 fn main() {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // create, run and exec send processes into containers: run them from a
+    // read-only binary, re-executed before the full parse (it is repeated
+    // after the re-execution anyway).
+    if matches!(
+        cli::subcommand_in(args.get(1..).unwrap_or_default()),
+        Some("create" | "run" | "exec")
+    ) {
+        rrun::reexec::ensure_readonly_self();
+    }
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 1 } else { 0 };
@@ -21,7 +31,7 @@ fn main() {
         cli.command,
         Some(cli::Command::Create(_) | cli::Command::Run(_) | cli::Command::Exec(_))
     ) {
-        // These send processes into containers: run from a read-only binary.
+        // The same, should the quick look at argv have missed it.
         rrun::reexec::ensure_readonly_self();
     }
     if cli.version {

@@ -587,23 +587,39 @@ pub fn set_winsize(fd: BorrowedFd<'_>, ws: &libc::winsize) -> nix::Result<()> {
     Ok(())
 }
 
-/// Reset every signal's disposition to default and unblock all signals, so
-/// the container process starts with a clean slate.
-pub fn reset_signals() {
+/// Reset the `ignored` signals to their default disposition (execve resets
+/// caught ones itself) and unblock all signals, so the container process
+/// starts with a clean slate.
+pub fn reset_signals(ignored: u64) {
+    // execve resets caught signals itself; only ignored ones survive it.
     for sig in 1..libc::SIGRTMAX() {
-        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP || ignored & (1u64 << (sig - 1)) == 0 {
             continue;
         }
-        // SAFETY: installing SIG_DFL is always valid.
-        unsafe {
-            libc::signal(sig, libc::SIG_DFL);
-        }
+        set_default_disposition(sig);
     }
     let _ = nix::sys::signal::sigprocmask(
         nix::sys::signal::SigmaskHow::SIG_SETMASK,
         Some(&nix::sys::signal::SigSet::empty()),
         None,
     );
+}
+
+/// rt_sigaction(sig, SIG_DFL) as a raw syscall: glibc's signal() refuses
+/// the signals it reserves (32, 33), which a caller may still have ignored.
+fn set_default_disposition(sig: i32) {
+    // The kernel's struct sigaction on x86_64: handler, flags, restorer, mask.
+    let act: [u64; 4] = [libc::SIG_DFL as u64, 0, 0, 0];
+    // SAFETY: a valid kernel sigaction for the size given; no old action read.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig,
+            act.as_ptr(),
+            std::ptr::null_mut::<u64>(),
+            8usize,
+        );
+    }
 }
 
 /// execve(2) with prebuilt argv and envp; returns only on failure.

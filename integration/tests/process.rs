@@ -402,3 +402,42 @@ fn read_until(fd: &std::os::fd::OwnedFd, want: &str, secs: u64) -> String {
     }
     out
 }
+
+/// Signals the caller ignores (a shell's background job ignores SIGINT and
+/// SIGQUIT, nohup SIGHUP) are not passed on to the container's process, and
+/// none is blocked.
+#[test]
+fn ignored_signals_of_the_caller_are_reset() {
+    use std::os::unix::process::CommandExt;
+    // No shell in between: a shell may ignore signals of its own.
+    let b = Bundle::new("sigign").args(&["/bin/grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status"]);
+    b.write();
+    let id = unique_id("sigign");
+    let mut cmd = rt(&["run", "--bundle", b.path().to_str().unwrap_or("."), &id]);
+    // SAFETY: signal() and sigprocmask() are async-signal-safe; in the child only.
+    unsafe {
+        cmd.pre_exec(|| {
+            for sig in [libc::SIGHUP, libc::SIGINT, libc::SIGQUIT, libc::SIGUSR1] {
+                libc::signal(sig, libc::SIG_IGN);
+            }
+            Ok(())
+        });
+    }
+    let out = cmd.output().expect("run");
+    let _ = runtime(&["delete", "--force", &id]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // grep would inherit SIGHUP/SIGINT/SIGQUIT/SIGUSR1 if they were passed
+    // on. rrun clears every ignored signal (also glibc's reserved 32 and 33,
+    // which the test harness may ignore); runc 1.1.5 leaves those.
+    for line in stdout.lines() {
+        let mask = u64::from_str_radix(line.split_whitespace().nth(1).unwrap_or("?"), 16);
+        let leaked = if is_rrun() { u64::MAX } else { 0x207 };
+        assert_eq!(mask.map(|m| m & leaked), Ok(0), "{line}");
+    }
+    assert_eq!(stdout.lines().count(), 2, "{stdout}");
+}

@@ -44,6 +44,23 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// The subcommand argv names, found without parsing all of it: the first
+/// argument that is neither a global flag nor a global flag's value. Lets
+/// `main` re-execute create, run and exec before the full parse.
+pub fn subcommand_in(args: &[std::ffi::OsString]) -> Option<&str> {
+    const TAKES_VALUE: &[&str] = &["--root", "--log", "--log-format", "--rootless"];
+    let mut args = args.iter().map(|a| a.to_str());
+    while let Some(arg) = args.next() {
+        let arg = arg?;
+        if TAKES_VALUE.contains(&arg) {
+            args.next();
+        } else if !arg.starts_with('-') {
+            return Some(arg);
+        }
+    }
+    None
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// create a container
@@ -608,5 +625,33 @@ pub fn dispatch(cli: &Cli) -> Result<i32> {
                 args: a.command.clone(),
             },
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subcommand_in;
+
+    fn sub(args: &[&str]) -> Option<String> {
+        let args: Vec<std::ffi::OsString> = args.iter().map(|a| a.into()).collect();
+        subcommand_in(&args).map(str::to_string)
+    }
+
+    #[test]
+    fn finds_the_subcommand_after_global_flags() {
+        assert_eq!(sub(&["run", "-b", "x", "id"]).as_deref(), Some("run"));
+        assert_eq!(
+            sub(&["--root", "run", "state", "x"]).as_deref(),
+            Some("state")
+        );
+        assert_eq!(
+            sub(&["--root=/r", "--debug", "exec", "x"]).as_deref(),
+            Some("exec")
+        );
+        assert_eq!(
+            sub(&["--log", "create", "--log-format", "json", "create"]).as_deref(),
+            Some("create")
+        );
+        assert_eq!(sub(&["--version"]), None);
     }
 }

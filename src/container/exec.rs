@@ -160,6 +160,9 @@ fn exec_process(spec: &Spec, o: &ExecOptions) -> Result<ProcessPlan> {
     add_caps(&mut p, &o.caps)?;
     let mut plan = ProcessPlan::lower(&p)?;
     crate::spec::plan::lsm_checks(&mut plan)?;
+    if let Some(mask) = crate::process::plan::signals_ignored_here() {
+        plan.ignored_signals = mask;
+    }
     Ok(plan)
 }
 

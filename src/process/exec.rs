@@ -176,7 +176,7 @@ fn recipe(
     sys::set_parent_death_signal(0).at(|| "clear parent death signal")?;
     fds.sync.send(&Msg::Ready).at(|| "sync Ready")?;
     finish::wait_for(&fds.sync, "Start")?;
-    sys::reset_signals();
+    sys::reset_signals(p.ignored_signals);
     sys::close_range_cloexec(3 + plan.preserve_fds).at(|| "close inherited descriptors")?;
     let e = sys::execve(&exe, &argv, &env);
     finish::die_after_start(&format!("exec {:?}: {}", p.args[0], crate::error::Cause(e)))

@@ -225,7 +225,7 @@ fn recipe(
             }
         }
     }
-    sys::reset_signals();
+    sys::reset_signals(p.ignored_signals);
     sys::close_range_cloexec(3 + plan.preserve_fds).at(|| "close inherited descriptors")?;
     let e = sys::execve(&exe, &argv, &env);
     finish::die_after_start(&format!("exec {:?}: {}", p.args[0], crate::error::Cause(e)))

@@ -44,6 +44,17 @@ pub struct ProcessPlan {
     /// CPUs for the process while rrun sets it up, and after execve.
     pub cpu_affinity_initial: Option<Vec<usize>>,
     pub cpu_affinity_final: Option<Vec<usize>>,
+    /// Signals rrun ignores (and so would pass on through execve), reset
+    /// to default before it; all of them unless `signals_ignored_here` says.
+    pub ignored_signals: u64,
+}
+
+/// The signals this process ignores (SigIgn of /proc/self/status, read in
+/// the parent before any namespace); None if it cannot be read.
+pub fn signals_ignored_here() -> Option<u64> {
+    let status = crate::proc_files::read_text("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
+    u64::from_str_radix(line.trim(), 16).ok()
 }
 
 fn rlimit_of(t: PosixRlimitType) -> (i32, &'static str) {
@@ -166,6 +177,7 @@ impl ProcessPlan {
             selinux_label: p.selinux_label().clone().filter(|s| !s.is_empty()),
             cpu_affinity_initial: initial,
             cpu_affinity_final: fin,
+            ignored_signals: u64::MAX,
         })
     }
 

@@ -175,6 +175,9 @@ pub fn plan(spec: &Spec, ctx: &PlanContext) -> Result<ContainerPlan> {
         .as_ref()
         .ok_or_else(|| SpecError::invalid("process", "is required to create a container"))?;
     let mut process = ProcessPlan::lower(process)?;
+    if let Some(mask) = crate::process::plan::signals_ignored_here() {
+        process.ignored_signals = mask;
+    }
     if ctx.listen_fds > 0 {
         process.env.push(format!("LISTEN_FDS={}", ctx.listen_fds));
         process.env.push("LISTEN_PID=1".to_string());
