@@ -6,11 +6,19 @@
 set -euo pipefail
 mode=${1:?snapshot|check}; dir=${2:?DIR}
 
+# Each lister succeeds on a fresh machine too (a missing directory is an
+# empty list, not a failure under pipefail).
 mounts()  { awk '{print $5}' /proc/self/mountinfo | sort; }
-cgroups() { find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null | sort; }
+cgroups() { { find /sys/fs/cgroup -mindepth 1 -type d 2>/dev/null || true; } | sort; }
 # Container state dirs (rrun's own .rrun-* entries, e.g. the seccomp cache, are not containers).
-states()  { find /run/rrun /run/rrun-it -mindepth 2 -maxdepth 2 ! -name '.rrun-*' 2>/dev/null | sort; }
-links()   { ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | sort; }
+states()  {
+    local d
+    for d in /run/rrun /run/rrun-it; do
+        [[ -d $d ]] || continue
+        find "$d" -mindepth 2 -maxdepth 2 ! -name '.rrun-*' 2>/dev/null || true
+    done | sort
+}
+links()   { { ip -o link show 2>/dev/null || true; } | awk -F': ' '{print $2}' | sort; }
 procs()   { ps -eo comm= | grep -c '^rrun$' || true; }
 # Controllers rrun may enable in a cgroup2 root (hugetlb on hybrid hosts).
 subtree() { cat /sys/fs/cgroup/unified/cgroup.subtree_control 2>/dev/null || true; }
