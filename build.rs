@@ -10,7 +10,11 @@ fn main() {
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     let dirty = git(&["diff-index", "--quiet", "HEAD", "--"]).is_some_and(|o| !o.status.success());
-    let suffix = if dirty && !commit.is_empty() { "-dirty" } else { "" };
+    let suffix = if dirty && !commit.is_empty() {
+        "-dirty"
+    } else {
+        ""
+    };
     println!("cargo:rustc-env=RRUN_COMMIT={commit}{suffix}");
     println!("cargo:rerun-if-changed=.git/HEAD");
     println!("cargo:rerun-if-changed=.git/index");
