@@ -576,4 +576,32 @@ fn only_procfs_on_proc_and_only_lxcfs_files_inside() {
     let r = run(&with("lxcfs", lxcfs, false)).expect_ok();
     assert_eq!(r.stdout.trim(), "MemTotal: 1234 kB");
     let _ = std::fs::remove_file(&host);
+
+    // The host's procfs bound elsewhere is not the container's /proc: a
+    // mount below it is allowed (as in runc).
+    let hostproc = Bundle::new("hostproc")
+        .edit(|s| {
+            let mounts = s["mounts"].as_array_mut().expect("mounts");
+            mounts.push(json!({"destination": "/hostproc", "type": "bind", "source": "/proc", "options": ["rbind"]}));
+            mounts.push(json!({"destination": "/hostproc/driver", "type": "tmpfs", "source": "tmpfs"}));
+        })
+        .args(&["/bin/true"]);
+    run(&hostproc).expect_ok();
+    // A symlink of the image leading into /proc is followed in the root and
+    // caught on the resolved mount point.
+    let mut b = Bundle::new("proclink");
+    let rootfs = b.private_rootfs();
+    std::os::unix::fs::symlink("/proc", rootfs.join("evil")).expect("symlink");
+    let b = b
+        .edit(|s| {
+            s["mounts"]
+                .as_array_mut()
+                .expect("mounts")
+                .push(json!({"destination": "/evil/driver", "type": "tmpfs", "source": "tmpfs"}));
+        })
+        .args(&["/bin/true"]);
+    let r = run(&b);
+    if is_rrun() {
+        assert!(!r.ok() && r.stderr.contains("inside /proc"), "{}", r.stderr);
+    }
 }

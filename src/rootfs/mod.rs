@@ -160,7 +160,7 @@ fn mount_one(
         resolve::ensure_target(root, &m.dest, m.file_target)
             .at(|| format!("{} (creating the mount point)", step()))?
     };
-    procmount::check(m, target.as_fd())?;
+    procmount::check(m, root, target.as_fd())?;
     // Attack tests hold here: the target is resolved, the mount not made.
     crate::testpoint::pause_at("mount-target", &m.dest.to_string_lossy());
     let target = if crate::testpoint::disabled("in-root-mounts") {

@@ -2,13 +2,17 @@
 //! it (CVE-2019-16884 class: a fake /proc hides the LSM and procfs
 //! interfaces from the runtime and the container's confinement): on /proc
 //! itself only procfs (a proc mount, or a bind of a procfs root); inside
-//! /proc only the files lxcfs emulates. "Inside" is decided on the resolved
-//! mount point (it is on procfs) and on the destination as written (before
-//! /proc is mounted, /proc/x is still a rootfs path).
+//! /proc only the files lxcfs emulates. "Inside" is decided on the
+//! destination as written (before /proc is mounted, /proc/x is still a
+//! rootfs path) and on the resolved mount point (a symlink in the image may
+//! lead into /proc: the target is then on the very procfs mounted at the
+//! container's /proc). A host procfs bound elsewhere (`-v /proc:/host/proc`)
+//! is another procfs instance, and mounts below it are allowed, as in runc.
 
-use std::os::fd::BorrowedFd;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
+use nix::sys::stat::fstat;
 use nix::sys::statfs::{fstatfs, statfs, PROC_SUPER_MAGIC};
 
 use super::options::{MountKind, MountPlan};
@@ -33,8 +37,9 @@ const LXCFS_FILES: &[&str] = &[
 const PROC_ROOT_INO: u64 = 1;
 
 /// Refuse `m` if it would put something other than procfs on /proc, or
-/// anything but an lxcfs file inside it. `target` is the resolved mount point.
-pub fn check(m: &MountPlan, target: BorrowedFd<'_>) -> Result<(), StepError> {
+/// anything but an lxcfs file inside it. `target` is the resolved mount
+/// point, `root` the container's root.
+pub fn check(m: &MountPlan, root: BorrowedFd<'_>, target: BorrowedFd<'_>) -> Result<(), StepError> {
     if m.dest == Path::new("/proc") {
         return if is_procfs_source(&m.kind) {
             Ok(())
@@ -42,12 +47,25 @@ pub fn check(m: &MountPlan, target: BorrowedFd<'_>) -> Result<(), StepError> {
             Err(refused(m, "is not of type proc"))
         };
     }
-    let on_procfs = fstatfs(target).is_ok_and(|s| s.filesystem_type() == PROC_SUPER_MAGIC);
-    let inside = on_procfs || m.dest.starts_with("/proc");
+    let inside = m.dest.starts_with("/proc") || on_the_containers_proc(root, target);
     if inside && !LXCFS_FILES.iter().any(|f| m.dest == Path::new(f)) {
         return Err(refused(m, "is inside /proc"));
     }
     Ok(())
+}
+
+/// Is `target` on the procfs mounted at the container's /proc?
+fn on_the_containers_proc(root: BorrowedFd<'_>, target: BorrowedFd<'_>) -> bool {
+    let is_procfs =
+        |fd: BorrowedFd<'_>| fstatfs(fd).is_ok_and(|s| s.filesystem_type() == PROC_SUPER_MAGIC);
+    if !is_procfs(target) {
+        return false;
+    }
+    let Ok(proc) = super::resolve::open_path(root, Path::new("/proc")) else {
+        return false;
+    };
+    let dev = |fd: BorrowedFd<'_>| fstat(fd).map(|st| st.st_dev);
+    is_procfs(proc.as_fd()) && dev(proc.as_fd()).ok() == dev(target).ok()
 }
 
 fn is_procfs_source(kind: &MountKind) -> bool {
