@@ -158,12 +158,7 @@ fn exec_process(spec: &Spec, o: &ExecOptions) -> Result<ProcessPlan> {
         p.set_selinux_label(Some(l.clone()));
     }
     add_caps(&mut p, &o.caps)?;
-    let mut plan = ProcessPlan::lower(&p)?;
-    crate::spec::plan::lsm_checks(&mut plan)?;
-    if let Some(mask) = crate::process::plan::signals_ignored_here() {
-        plan.ignored_signals = mask;
-    }
-    Ok(plan)
+    Ok(crate::spec::plan::lower_process(&p)?)
 }
 
 fn parse_user(s: &str) -> Result<(u32, Option<u32>)> {

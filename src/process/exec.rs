@@ -10,7 +10,6 @@
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
-use nix::errno::Errno;
 use nix::fcntl::OFlag;
 
 use super::finish;
@@ -88,18 +87,10 @@ pub fn spawn(
 fn child_main(plan: &ExecPlan, tasks: Vec<TasksFile>, fds: ExecFds) -> ! {
     // Into the cgroups first, still with the host's credentials; the
     // process forked into the pid namespace inherits them.
-    let steps = join::join_all(tasks).and_then(|()| recipe(plan, &fds));
-    let err = match steps {
+    match join::join_all(tasks).and_then(|()| recipe(plan, &fds)) {
         Ok(never) => match never {},
-        Err(e) => e,
-    };
-    let errno = if err.errno == Errno::UnknownErrno {
-        0
-    } else {
-        err.errno as i32
-    };
-    let _ = fds.sync.send(&Msg::Error(errno, err.step));
-    sys::exit_now(1)
+        Err(e) => finish::fail(&fds.sync, e),
+    }
 }
 
 fn recipe(

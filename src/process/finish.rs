@@ -42,6 +42,18 @@ pub fn load_seccomp(seccomp: Option<&SeccompPlan>, sync: &SyncSocket) -> Result<
     Ok(())
 }
 
+/// A child step failed before the start handshake: report it to the parent
+/// (errno 0 when the text says it all) and exit.
+pub fn fail(sync: &SyncSocket, err: StepError) -> ! {
+    let errno = if err.errno == Errno::UnknownErrno {
+        0
+    } else {
+        err.errno as i32
+    };
+    let _ = sync.send(&Msg::Error(errno, err.step));
+    sys::exit_now(1)
+}
+
 /// After the start handshake nobody listens on the sync socket: say it on
 /// the container's stderr, as the program would have.
 pub fn die_after_start(msg: &str) -> ! {

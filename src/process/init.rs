@@ -38,18 +38,10 @@ pub struct InitFds {
 /// Entry point in the child after clone3: never returns.
 pub fn child_main(plan: &ContainerPlan, mut fds: InitFds, cgroupns_done: bool) -> ! {
     let tasks = std::mem::take(&mut fds.tasks);
-    let steps = join::join_all(tasks).and_then(|()| recipe(plan, &fds, cgroupns_done));
-    let err = match steps {
+    match join::join_all(tasks).and_then(|()| recipe(plan, &fds, cgroupns_done)) {
         Ok(never) => match never {},
-        Err(e) => e,
-    };
-    let errno = if err.errno == Errno::UnknownErrno {
-        0
-    } else {
-        err.errno as i32
-    };
-    let _ = fds.sync.send(&Msg::Error(errno, err.step));
-    sys::exit_now(1)
+        Err(e) => finish::fail(&fds.sync, e),
+    }
 }
 
 fn recipe(

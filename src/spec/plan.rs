@@ -174,10 +174,7 @@ pub fn plan(spec: &Spec, ctx: &PlanContext) -> Result<ContainerPlan> {
         .process()
         .as_ref()
         .ok_or_else(|| SpecError::invalid("process", "is required to create a container"))?;
-    let mut process = ProcessPlan::lower(process)?;
-    if let Some(mask) = crate::process::plan::signals_ignored_here() {
-        process.ignored_signals = mask;
-    }
+    let mut process = lower_process(process)?;
     if ctx.listen_fds > 0 {
         process.env.push(format!("LISTEN_FDS={}", ctx.listen_fds));
         process.env.push("LISTEN_PID=1".to_string());
@@ -261,7 +258,6 @@ pub fn plan(spec: &Spec, ctx: &PlanContext) -> Result<ContainerPlan> {
         .as_ref()
         .map(|s| crate::seccomp::plan(s, ctx.seccomp_cache.as_deref()))
         .transpose()?;
-    lsm_checks(&mut process)?;
     let personality = lower_personality(&linux)?;
     let memory_policy = lower_memory_policy(&linux)?;
     let net_devices = crate::netdev::lower(
@@ -402,11 +398,24 @@ pub fn lower_memory_policy(
     }))
 }
 
+/// process (config.json's, or exec's) lowered with what this host says:
+/// the LSMs it has, the signals rrun's caller left ignored.
+pub fn lower_process(
+    p: &oci_spec::runtime::Process,
+) -> std::result::Result<ProcessPlan, SpecError> {
+    let mut plan = ProcessPlan::lower(p)?;
+    lsm_checks(&mut plan)?;
+    if let Some(mask) = crate::process::plan::signals_ignored_here() {
+        plan.ignored_signals = mask;
+    }
+    Ok(plan)
+}
+
 /// AppArmor: a profile on a host without AppArmor is an error. SELinux: a
 /// label on a host without SELinux is ignored with a warning (as runc), and
 /// dropped here: the child applies what the plan holds and never asks the
 /// container's /sys.
-pub fn lsm_checks(p: &mut ProcessPlan) -> std::result::Result<(), SpecError> {
+fn lsm_checks(p: &mut ProcessPlan) -> std::result::Result<(), SpecError> {
     if let Some(profile) = &p.apparmor_profile {
         if !crate::lsm::apparmor_enabled() {
             return Err(SpecError::invalid(
