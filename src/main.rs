@@ -10,8 +10,8 @@ use rrun::logging;
 fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // create, run and exec send processes into containers: run them from a
-    // read-only binary, re-executed before the full parse (it is repeated
-    // after the re-execution anyway).
+    // read-only binary, re-executed before the full parse (which the new
+    // image repeats). subcommand_in skips every global flag's value.
     if matches!(
         cli::subcommand_in(args.get(1..).unwrap_or_default()),
         Some("create" | "run" | "exec")
@@ -27,13 +27,6 @@ fn main() {
         }
     };
     rrun::testpoint::init();
-    if matches!(
-        cli.command,
-        Some(cli::Command::Create(_) | cli::Command::Run(_) | cli::Command::Exec(_))
-    ) {
-        // The same, should the quick look at argv have missed it.
-        rrun::reexec::ensure_readonly_self();
-    }
     if cli.version {
         let _ = std::io::stdout().write_all(cli::version_text().as_bytes());
         return;

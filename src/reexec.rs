@@ -23,30 +23,23 @@ use nix::sys::stat::Mode;
 
 use crate::sys;
 
-/// Set in the environment of the re-executed rrun (removed at once).
+/// Set in the environment of the re-executed rrun, so that it never
+/// re-executes again (container processes get the config's environment).
 const MARK: &str = "_RRUN_READONLY_SELF";
 
-/// Is this rrun already running from a read-only binary?
+/// Is this rrun already running from a read-only binary (a read-only mount,
+/// or a memfd sealed against writes)?
 fn running_readonly() -> bool {
-    let Ok(fd) = nix::fcntl::open(
+    let Ok(exe) = nix::fcntl::open(
         "/proc/self/exe",
-        OFlag::O_PATH | OFlag::O_CLOEXEC,
+        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
         Mode::empty(),
     ) else {
         return false;
     };
-    if nix::sys::statvfs::fstatvfs(&fd)
+    nix::sys::statvfs::fstatvfs(&exe)
         .is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
-    {
-        return true;
-    }
-    // A sealed memfd cannot be written either.
-    nix::fcntl::open(
-        "/proc/self/exe",
-        OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .is_ok_and(|f| sys::memfd_write_sealed(f.as_fd()))
+        || sys::memfd_write_sealed(exe.as_fd())
 }
 
 /// A read-only view of our own binary: a detached read-only bind mount, or
@@ -108,9 +101,4 @@ pub fn ensure_readonly_self() {
     // On failure (e.g. a seccomp profile of our caller forbids execveat),
     // go on as we are.
     let _ = sys::execveat_empty(binary.as_fd(), &argv, &envp);
-}
-
-/// For tests and `features`: is the running binary protected?
-pub fn self_is_readonly() -> bool {
-    running_readonly()
 }

@@ -49,9 +49,9 @@ pub struct Cli {
 /// `main` re-execute create, run and exec before the full parse.
 pub fn subcommand_in(args: &[std::ffi::OsString]) -> Option<&str> {
     const TAKES_VALUE: &[&str] = &["--root", "--log", "--log-format", "--rootless"];
-    let mut args = args.iter().map(|a| a.to_str());
+    // A value that is not UTF-8 (a --root path) is skipped like any other.
+    let mut args = args.iter().map(|a| a.to_str().unwrap_or(""));
     while let Some(arg) = args.next() {
-        let arg = arg?;
         if TAKES_VALUE.contains(&arg) {
             args.next();
         } else if !arg.starts_with('-') {
