@@ -40,7 +40,7 @@ pub fn delete(g: &Globals, id: &str, force: bool) -> Result<()> {
 }
 
 /// SIGKILL the init (thawing a paused container) and wait for it to die.
-fn kill_and_wait(st: &State) -> Result<()> {
+pub(super) fn kill_and_wait(st: &State) -> Result<()> {
     let Ok(fd) = sys::pidfd_open(st.pid) else {
         return Ok(()); // already gone
     };

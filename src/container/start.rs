@@ -3,15 +3,11 @@
 //! failing startContainer or poststart hook is an error; the container is
 //! stopped and destroyed (lifecycle steps 12 and 13), as the spec says.
 
-use std::os::fd::AsFd;
-
-use nix::errno::Errno;
-
 use super::{delete, load, Globals};
 use crate::error::{Error, Result};
 use crate::handshake::{self, Started};
+use crate::hooks;
 use crate::state::{State, StateDir, Status};
-use crate::{hooks, sys};
 
 pub fn start(g: &Globals, id: &str) -> Result<()> {
     let (dir, st, status) = load(g, id)?;
@@ -63,22 +59,6 @@ pub fn poststart(st: &State) -> Result<()> {
 
 /// Kill the init, wait for it, and destroy the container.
 pub fn stop_and_destroy(dir: StateDir, st: &State) {
-    if let Ok(fd) = sys::pidfd_open(st.pid) {
-        if st.init_alive() {
-            let _ = sys::pidfd_send_signal(fd.as_fd(), libc::SIGKILL);
-        }
-        wait_gone(&fd);
-    }
+    let _ = delete::kill_and_wait(st);
     let _ = delete::destroy(dir, st);
-}
-
-fn wait_gone(pidfd: &std::os::fd::OwnedFd) {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    loop {
-        let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::from(10_000u16)) {
-            Err(Errno::EINTR) => continue,
-            _ => return,
-        }
-    }
 }
