@@ -389,6 +389,36 @@ fn idmapped_mount_in_a_user_namespace_writes_host_ids() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Two idmapped mounts with the same mappings share one user namespace:
+/// the second gets it too (not the first mount's tree).
+#[test]
+fn two_idmapped_mounts_with_the_same_maps() {
+    if !runtime_has_idmap() {
+        eprintln!("skipped: the runtime does not advertise idmapped mounts");
+        return;
+    }
+    let (one, two) = (host_dir("idmap1"), host_dir("idmap2"));
+    let maps = json!([range(0, BASE, 65536)]);
+    let mut second = bind(&two, &["rbind", "idmap"], Some(maps.clone()));
+    second["destination"] = json!("/data2");
+    std::fs::create_dir_all(env().rootfs.join("data2")).expect("mount point");
+    let b = with_mount(
+        with_mount(
+            with_userns("idmap2", None),
+            bind(&one, &["rbind", "idmap"], Some(maps)),
+        ),
+        second,
+    );
+    if is_rrun() && idmap_unsupported_here(&one) {
+        expect_idmap_refused(b);
+    } else {
+        let r = sh(b, "stat -c %u /data/host-file /data2/host-file").expect_ok();
+        assert_eq!(r.stdout.lines().collect::<Vec<_>>(), ["0", "0"]);
+    }
+    let _ = std::fs::remove_dir_all(&one);
+    let _ = std::fs::remove_dir_all(&two);
+}
+
 #[test]
 fn idmapped_mount_without_a_user_namespace() {
     if !runtime_has_idmap() {

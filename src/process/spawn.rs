@@ -19,6 +19,7 @@ use crate::hooks::HooksPlan;
 use crate::logging;
 use crate::namespaces::{self, NsKind};
 use crate::proc_files::ProcRoot;
+use crate::rootfs::options::MountPlan;
 use crate::seccomp::notify::Listener;
 use crate::spec::ContainerPlan;
 use crate::sys;
@@ -270,43 +271,48 @@ pub fn spawn(
 /// namespace with the same maps, or the one joined by path).
 fn idmap_userns(plan: &ContainerPlan, proc: &ProcRoot) -> Result<Vec<(usize, OwnedFd)>> {
     let mut out: Vec<(usize, OwnedFd)> = Vec::new();
-    let mut made: Vec<(String, usize)> = Vec::new();
+    // One user namespace per distinct set of maps (or the joined one).
+    let mut userns: Vec<(String, OwnedFd)> = Vec::new();
     for m in plan.rootfs.mounts.iter().filter(|m| m.idmap.is_some()) {
-        let fd = match (&m.id_maps, &plan.id_maps) {
-            (Some(maps), _) | (None, Some(maps)) => {
-                let key = format!("{}|{}", maps.uid_map, maps.gid_map);
-                match made.iter().find(|(k, _)| *k == key) {
-                    Some((_, j)) => {
-                        sys::dup_above(out[*j].1.as_fd(), 3).step(|| "dup a user namespace")?
-                    }
-                    None => {
-                        made.push((key, out.len()));
-                        crate::userns::userns_fd(maps, proc)?
-                    }
-                }
-            }
-            (None, None) => match plan
-                .namespaces
-                .join
-                .iter()
-                .find(|(k, _)| *k == NsKind::User)
-            {
-                Some((_, path)) => {
-                    nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
-                        .step(|| format!("open user namespace {}", path.display()))?
-                }
-                None => {
-                    return Err(Error::Other(format!(
-                        "{}: an idmapped mount needs mappings or a user namespace",
-                        m.describe()
-                    )))
-                }
-            },
+        let key = match (&m.id_maps, &plan.id_maps) {
+            (Some(maps), _) | (None, Some(maps)) => format!("{}|{}", maps.uid_map, maps.gid_map),
+            (None, None) => String::new(),
         };
-        let tree = crate::rootfs::idmapped_tree(m, &fd).map_err(|e| Error::Init(e.to_string()))?;
+        let i = match userns.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                userns.push((key, idmap_userns_fd(plan, m, proc)?));
+                userns.len() - 1
+            }
+        };
+        let tree = crate::rootfs::idmapped_tree(m, userns[i].1.as_fd())
+            .map_err(|e| Error::Init(e.to_string()))?;
         out.push((m.index, tree));
     }
     Ok(out)
+}
+
+/// The user namespace mount `m` is idmapped with: one of its own maps, of
+/// the container's maps, or the one the container joins.
+fn idmap_userns_fd(plan: &ContainerPlan, m: &MountPlan, proc: &ProcRoot) -> Result<OwnedFd> {
+    if let Some(maps) = m.id_maps.as_ref().or(plan.id_maps.as_ref()) {
+        return crate::userns::userns_fd(maps, proc);
+    }
+    match plan
+        .namespaces
+        .join
+        .iter()
+        .find(|(k, _)| *k == NsKind::User)
+    {
+        Some((_, path)) => {
+            nix::fcntl::open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())
+                .step(|| format!("open user namespace {}", path.display()))
+        }
+        None => Err(Error::Other(format!(
+            "{}: an idmapped mount needs mappings or a user namespace",
+            m.describe()
+        ))),
+    }
 }
 
 struct Driver<'a> {

@@ -252,7 +252,7 @@ fn propagate(fd: &OwnedFd, m: &MountPlan) -> Result<(), StepError> {
 
 /// Build an idmapped bind mount, detached, for the init to attach: the tree,
 /// its attributes, then the idmapping with `userns`.
-pub fn idmapped_tree(m: &MountPlan, userns: &OwnedFd) -> Result<OwnedFd, StepError> {
+pub fn idmapped_tree(m: &MountPlan, userns: BorrowedFd<'_>) -> Result<OwnedFd, StepError> {
     let step = || format!("{} (idmap)", m.describe());
     let MountKind::Bind { source, recursive } = &m.kind else {
         return Err(StepError::msg(format!(
@@ -263,7 +263,7 @@ pub fn idmapped_tree(m: &MountPlan, userns: &OwnedFd) -> Result<OwnedFd, StepErr
     let tree = mount::clone_tree(nix::fcntl::AT_FDCWD, source, *recursive).at(step)?;
     mount::set_attrs(tree.as_fd(), m.attrs, false).at(step)?;
     mount::set_attrs(tree.as_fd(), m.rec_attrs, true).at(step)?;
-    if let Err(e) = mount::set_idmap(tree.as_fd(), userns.as_fd(), m.idmap.unwrap_or(false)) {
+    if let Err(e) = mount::set_idmap(tree.as_fd(), userns, m.idmap.unwrap_or(false)) {
         // The kernel refuses filesystems that cannot be idmapped (or not on
         // this kernel): name the filesystem, the usual cause.
         let fs = nix::sys::statfs::fstatfs(tree.as_fd())
