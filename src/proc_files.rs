@@ -76,7 +76,7 @@ impl ProcRoot {
     }
 }
 
-fn ensure_procfs(fd: BorrowedFd<'_>) -> nix::Result<()> {
+pub(crate) fn ensure_procfs(fd: BorrowedFd<'_>) -> nix::Result<()> {
     let st = fstatfs(fd)?;
     if st.filesystem_type() != PROC_SUPER_MAGIC {
         return Err(Errno::EXDEV);

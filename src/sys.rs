@@ -592,7 +592,7 @@ pub fn set_winsize(fd: BorrowedFd<'_>, ws: &libc::winsize) -> nix::Result<()> {
 /// starts with a clean slate.
 pub fn reset_signals(ignored: u64) {
     // execve resets caught signals itself; only ignored ones survive it.
-    for sig in 1..libc::SIGRTMAX() {
+    for sig in 1..=libc::SIGRTMAX() {
         if sig == libc::SIGKILL || sig == libc::SIGSTOP || ignored & (1u64 << (sig - 1)) == 0 {
             continue;
         }

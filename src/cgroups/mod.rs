@@ -449,7 +449,7 @@ pub fn write_file(dir: &Path, file: &str, value: &str) -> Result<(), CgroupError
 
 pub fn read_file(dir: &Path, file: &str) -> Result<String, CgroupError> {
     let path = dir.join(file);
-    std::fs::read_to_string(&path).map_err(|e| CgroupError::Read {
+    crate::proc_files::read_text(&path).map_err(|e| CgroupError::Read {
         path: path.display().to_string(),
         cause: cause(&e),
     })

@@ -18,7 +18,7 @@ use crate::process::exec::{self, ExecPlan};
 use crate::process::plan::ProcessPlan;
 use crate::spec::SpecError;
 use crate::state::{State, Status};
-use crate::{sys, tty};
+use crate::tty;
 
 #[derive(Debug, Clone, Default)]
 pub struct ExecOptions {
@@ -79,7 +79,6 @@ pub fn exec(g: &Globals, o: &ExecOptions) -> Result<i32> {
             .transpose()?,
         personality: crate::spec::plan::lower_personality(&linux)?,
         preserve_fds: o.preserve_fds,
-        userns: has_ns(&spec, NsKind::User),
     };
     let joins = open_namespaces(&st, &spec)?;
     let sub = cgroup_subpaths(&o.cgroup)?;
@@ -211,13 +210,10 @@ fn add_caps(p: &mut Process, caps: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// Open the init's namespaces after checking it is still the container's
-/// init (start time), and check again after: a recycled pid is never joined.
+/// Open the init's namespaces (load_shared found it running), then check
+/// it is still the container's init (start time): a recycled pid is never
+/// joined.
 fn open_namespaces(st: &State, spec: &Spec) -> Result<Vec<(NsKind, OwnedFd)>> {
-    let pidfd = sys::pidfd_open(st.pid).map_err(|_| Error::NotRunning)?;
-    if !st.init_alive() {
-        return Err(Error::NotRunning);
-    }
     let mut out = Vec::new();
     for kind in NsKind::ALL {
         if !has_ns(spec, kind) {
@@ -235,7 +231,6 @@ fn open_namespaces(st: &State, spec: &Spec) -> Result<Vec<(NsKind, OwnedFd)>> {
     if !st.init_alive() {
         return Err(Error::NotRunning);
     }
-    drop(pidfd);
     Ok(out)
 }
 

@@ -31,8 +31,6 @@ pub struct ExecPlan {
     pub seccomp: Option<SeccompPlan>,
     pub personality: Option<libc::c_ulong>,
     pub preserve_fds: u32,
-    /// The container has a user namespace (we join it).
-    pub userns: bool,
 }
 
 struct ExecFds {

@@ -153,6 +153,7 @@ fn mount_one(
         }
         _ => {}
     }
+    procmount::check_written(m)?;
     let target = if matches!(&m.kind, MountKind::Fs { fstype, .. } if fstype == "proc" || fstype == "sysfs")
     {
         kernel_fs_target(root, m)?
@@ -160,7 +161,7 @@ fn mount_one(
         resolve::ensure_target(root, &m.dest, m.file_target)
             .at(|| format!("{} (creating the mount point)", step()))?
     };
-    procmount::check(m, root, target.as_fd())?;
+    procmount::check_resolved(m, root, target.as_fd())?;
     // Attack tests hold here: the target is resolved, the mount not made.
     crate::testpoint::pause_at("mount-target", &m.dest.to_string_lossy());
     let target = if crate::testpoint::disabled("in-root-mounts") {

@@ -5,19 +5,12 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 
-use nix::fcntl::OFlag;
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
-use nix::sys::stat::Mode;
 
 use crate::error::{AtStep, StepError};
 
 pub fn pivot(root: &OwnedFd) -> Result<(), StepError> {
-    let old_root = nix::fcntl::open(
-        "/",
-        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )
-    .at(|| "open the old root")?;
+    let old_root = super::open_root().at(|| "open the old root")?;
     nix::unistd::fchdir(root.as_fd()).at(|| "chdir to the rootfs")?;
     nix::unistd::pivot_root(".", ".").at(|| "pivot_root")?;
     // The kernel gives no promise about what "." is now: go to the old root

@@ -13,7 +13,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 
 use nix::sys::stat::fstat;
-use nix::sys::statfs::{fstatfs, statfs, PROC_SUPER_MAGIC};
+use nix::sys::statfs::{statfs, PROC_SUPER_MAGIC};
 
 use super::options::{MountKind, MountPlan};
 use crate::error::StepError;
@@ -36,10 +36,10 @@ const LXCFS_FILES: &[&str] = &[
 /// procfs's root directory inode.
 const PROC_ROOT_INO: u64 = 1;
 
-/// Refuse `m` if it would put something other than procfs on /proc, or
-/// anything but an lxcfs file inside it. `target` is the resolved mount
-/// point, `root` the container's root.
-pub fn check(m: &MountPlan, root: BorrowedFd<'_>, target: BorrowedFd<'_>) -> Result<(), StepError> {
+/// Before the mount point is made: refuse `m` if its destination, as
+/// written, puts something other than procfs on /proc or anything but an
+/// lxcfs file inside it.
+pub fn check_written(m: &MountPlan) -> Result<(), StepError> {
     if m.dest == Path::new("/proc") {
         return if is_procfs_source(&m.kind) {
             Ok(())
@@ -47,17 +47,32 @@ pub fn check(m: &MountPlan, root: BorrowedFd<'_>, target: BorrowedFd<'_>) -> Res
             Err(refused(m, "is not of type proc"))
         };
     }
-    let inside = m.dest.starts_with("/proc") || on_the_containers_proc(root, target);
-    if inside && !LXCFS_FILES.iter().any(|f| m.dest == Path::new(f)) {
+    if m.dest.starts_with("/proc") && !lxcfs_file(m) {
         return Err(refused(m, "is inside /proc"));
     }
     Ok(())
 }
 
+/// After resolving: refuse `m` if its mount point `target` was reached
+/// (through the image's symlinks) inside the container's /proc.
+pub fn check_resolved(
+    m: &MountPlan,
+    root: BorrowedFd<'_>,
+    target: BorrowedFd<'_>,
+) -> Result<(), StepError> {
+    if m.dest != Path::new("/proc") && !lxcfs_file(m) && on_the_containers_proc(root, target) {
+        return Err(refused(m, "is inside /proc"));
+    }
+    Ok(())
+}
+
+fn lxcfs_file(m: &MountPlan) -> bool {
+    LXCFS_FILES.iter().any(|f| m.dest == Path::new(f))
+}
+
 /// Is `target` on the procfs mounted at the container's /proc?
 fn on_the_containers_proc(root: BorrowedFd<'_>, target: BorrowedFd<'_>) -> bool {
-    let is_procfs =
-        |fd: BorrowedFd<'_>| fstatfs(fd).is_ok_and(|s| s.filesystem_type() == PROC_SUPER_MAGIC);
+    let is_procfs = |fd: BorrowedFd<'_>| crate::proc_files::ensure_procfs(fd).is_ok();
     if !is_procfs(target) {
         return false;
     }

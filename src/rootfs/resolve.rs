@@ -120,9 +120,11 @@ pub fn ensure_target(root: BorrowedFd<'_>, path: &Path, file: bool) -> nix::Resu
     }
     if !file {
         return match existing_parent(root, path)? {
-            Some((dir, name)) => {
-                make_dir_in(dir.as_fd(), name).or_else(|_| mkdir_all(root, path, 0o755))
-            }
+            // A symlink at the name (ENOTDIR, ELOOP): walk it in the root.
+            Some((dir, name)) => match make_dir_in(dir.as_fd(), name) {
+                Err(Errno::ENOTDIR | Errno::ELOOP) => mkdir_all(root, path, 0o755),
+                made => made,
+            },
             None => mkdir_all(root, path, 0o755),
         };
     }
