@@ -154,6 +154,19 @@ impl Bundle {
 
     /// Give this bundle its own rootfs (hard links to the shared one), for
     /// tests that plant files or symlinks in it. Returns its path.
+    /// A new user namespace with `maps` for uids and gids.
+    pub fn userns(self, maps: Value) -> Self {
+        self.edit(|s| add_userns(s, maps))
+    }
+
+    /// The same capabilities in the bounding, effective and permitted sets.
+    pub fn caps<S: AsRef<str>>(self, names: &[S]) -> Self {
+        let v = json!(names.iter().map(AsRef::as_ref).collect::<Vec<&str>>());
+        self.set("/process/capabilities/bounding", v.clone())
+            .set("/process/capabilities/effective", v.clone())
+            .set("/process/capabilities/permitted", v)
+    }
+
     pub fn private_rootfs(&mut self) -> PathBuf {
         let dest = self.dir.join("rootfs");
         let ok = Command::new("cp")
@@ -184,6 +197,26 @@ impl Drop for Bundle {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// One id-mapping range of a spec.
+pub fn id_range(container: u32, host: u32, size: u32) -> Value {
+    json!({"containerID": container, "hostID": host, "size": size})
+}
+
+/// Give `spec` a new user namespace with `maps` for both uids and gids.
+pub fn add_userns(spec: &mut Value, maps: Value) {
+    spec["linux"]["namespaces"]
+        .as_array_mut()
+        .expect("namespaces")
+        .push(json!({"type": "user"}));
+    spec["linux"]["uidMappings"] = maps.clone();
+    spec["linux"]["gidMappings"] = maps;
+}
+
+/// Run `script` with /bin/sh -c in bundle `b`.
+pub fn sh(b: Bundle, script: &str) -> Run {
+    run(&b.args(&["/bin/sh", "-c", script]))
 }
 
 pub fn set_pointer(v: &mut Value, pointer: &str, value: Value) {

@@ -53,10 +53,7 @@ const CAP_NAMES: [&str; 41] = [
 const CAP_MKNOD: usize = 27;
 
 fn with_caps(b: Bundle, names: &[String]) -> Bundle {
-    let v = json!(names);
-    b.set("/process/capabilities/bounding", v.clone())
-        .set("/process/capabilities/effective", v.clone())
-        .set("/process/capabilities/permitted", v)
+    b.caps(names)
 }
 
 fn names(list: &[&str]) -> Vec<String> {
@@ -76,10 +73,6 @@ fn host_bounding() -> u64 {
 fn ifb_available() -> bool {
     std::fs::read_to_string("/proc/modules").is_ok_and(|m| m.lines().any(|l| l.starts_with("ifb ")))
         || std::path::Path::new("/sys/module/ifb").exists()
-}
-
-fn sh(b: Bundle, script: &str) -> Run {
-    run(&b.args(&["/bin/sh", "-c", script]))
 }
 
 #[test]

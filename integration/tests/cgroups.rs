@@ -379,15 +379,7 @@ fn init_and_exec_join_every_hierarchy() {
             .args(&["/bin/probe", "sleep", "120"])
             .set("/linux/cgroupsPath", json!(path));
         if userns {
-            let maps = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
-            b = b.edit(|s| {
-                s["linux"]["namespaces"]
-                    .as_array_mut()
-                    .expect("namespaces")
-                    .push(json!({"type": "user"}));
-                s["linux"]["uidMappings"] = maps.clone();
-                s["linux"]["gidMappings"] = maps;
-            });
+            b = b.userns(json!([id_range(0, 200000, 65536)]));
         }
         let c = Container::create(b);
         let pidfile = env().scratch.join(format!("{}.pid", unique_id("joinexec")));

@@ -44,17 +44,14 @@ fn char_rule(allow: bool, major: i64, minor: i64, access: &str) -> Value {
 }
 
 fn bundle(rules: Vec<Value>, script: &str) -> Bundle {
-    let caps = json!([
-        "CAP_AUDIT_WRITE",
-        "CAP_KILL",
-        "CAP_NET_BIND_SERVICE",
-        "CAP_SYSLOG"
-    ]);
     Bundle::new("devv2")
         .args(&["/bin/sh", "-c", script])
-        .set("/process/capabilities/bounding", caps.clone())
-        .set("/process/capabilities/effective", caps.clone())
-        .set("/process/capabilities/permitted", caps)
+        .caps(&[
+            "CAP_AUDIT_WRITE",
+            "CAP_KILL",
+            "CAP_NET_BIND_SERVICE",
+            "CAP_SYSLOG",
+        ])
         .set(
             "/linux/devices",
             json!([

@@ -172,15 +172,9 @@ fn mounts_masks_and_readonly_paths_alike() {
 
 #[test]
 fn user_namespace_alike() {
+    // gid 5 (tty) is mapped: devpts keeps its options.
     compare("d-userns", |s| {
-        s["linux"]["namespaces"]
-            .as_array_mut()
-            .expect("ns")
-            .push(json!({"type": "user"}));
-        let m = json!([{"containerID": 0, "hostID": 300000, "size": 65536}]);
-        s["linux"]["uidMappings"] = m.clone();
-        s["linux"]["gidMappings"] = m;
-        // gid 5 (tty) is mapped: devpts keeps its options.
+        add_userns(s, json!([id_range(0, 300000, 65536)]))
     });
 }
 

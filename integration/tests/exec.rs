@@ -236,14 +236,7 @@ fn exec_with_a_terminal_through_a_console_socket() {
 
 #[test]
 fn exec_in_a_user_namespace_container() {
-    let b = Bundle::new("exuser").edit(|s| {
-        s["linux"]["namespaces"]
-            .as_array_mut()
-            .expect("ns")
-            .push(json!({"type": "user"}));
-        s["linux"]["uidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
-        s["linux"]["gidMappings"] = json!([{"containerID": 0, "hostID": 200000, "size": 65536}]);
-    });
+    let b = Bundle::new("exuser").userns(json!([id_range(0, 200000, 65536)]));
     let c = running("uns", b);
     let r = report_of(&c, &[]);
     assert!(

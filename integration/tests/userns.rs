@@ -14,31 +14,16 @@ use serde_json::{json, Value};
 const BASE: u32 = 200_000;
 
 fn range(container: u32, host: u32, size: u32) -> Value {
-    json!({"containerID": container, "hostID": host, "size": size})
+    id_range(container, host, size)
 }
 
 /// A bundle with a new user namespace mapping 0..65536 to BASE.., or `maps`.
 fn with_userns(tag: &str, maps: Option<Value>) -> Bundle {
-    let maps = maps.unwrap_or_else(|| json!([range(0, BASE, 65536)]));
-    Bundle::new(tag).edit(|s| {
-        s["linux"]["namespaces"]
-            .as_array_mut()
-            .expect("namespaces")
-            .push(json!({"type": "user"}));
-        s["linux"]["uidMappings"] = maps.clone();
-        s["linux"]["gidMappings"] = maps;
-    })
-}
-
-fn sh(b: Bundle, script: &str) -> Run {
-    run(&b.args(&["/bin/sh", "-c", script]))
+    Bundle::new(tag).userns(maps.unwrap_or_else(|| json!([range(0, BASE, 65536)])))
 }
 
 fn caps(b: Bundle, list: &[&str]) -> Bundle {
-    let v = json!(list);
-    b.set("/process/capabilities/bounding", v.clone())
-        .set("/process/capabilities/effective", v.clone())
-        .set("/process/capabilities/permitted", v)
+    b.caps(list)
 }
 
 fn map_lines(text: &str) -> Vec<Vec<u64>> {
