@@ -90,7 +90,7 @@ cleanup() {
         [[ -d $root && -x $bin ]] || continue
         for c in "$root"/*/; do
             [[ -d $c ]] || continue
-            unshare --mount --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$0" "$@"' \
+            "$here/no-unified.sh" \
                 timeout 10 "$bin" --root "$root" delete --force "$(basename "$c")" > /dev/null 2>&1 || true
         done
     done
@@ -136,7 +136,7 @@ fi
 
 start=$(date +%s.%N)
 set +e
-unshare --mount --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$0" "$@"' \
+"$here/no-unified.sh" \
     python3 "$here/bench.py" --work "$work" --rrun "$work/bin/rrun" --floor "$work/bin/floor" \
     --bundle "$work/bundle" --seccomp-bundle "$work/seccomp" --sleep-bundle "$work/sleep" \
     --roots "$roots" --tag "$tag" --iterations "$iterations" --parallel "$parallel" \

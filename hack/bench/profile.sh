@@ -51,7 +51,7 @@ cleanup() {
         for c in "$roots/$rt"/*/; do
             [[ -d $c ]] || continue
             bin=$work/bin/rrun; [[ $rt == runc ]] && bin=/usr/sbin/runc; [[ $rt == crun ]] && bin=/usr/bin/crun
-            unshare --mount --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$0" "$@"' \
+            "$here/no-unified.sh" \
                 timeout 10 "$bin" --root "$roots/$rt" delete --force "$(basename "$c")" > /dev/null 2>&1 || true
         done
     done
@@ -183,11 +183,11 @@ cmd=$(rrun_cmd r)
 perf record -q -e cpu-clock -F 20000 -g -o "$work/perf.data" -- sh -c "for i in \$(seq $runs); do $cmd > /dev/null; done" 2> /dev/null
 echo '```'
 perf report -i "$work/perf.data" -g none --no-children --comms rrun,true --percentage relative --sort comm,dso 2> /dev/null |
-    grep '%' | head -8
+    awk '/%/ && n++ < 8'
 echo
 echo "inclusive (children), top 30 symbols:"
 perf report -i "$work/perf.data" -g none --children --comms rrun,true --percentage relative --sort sym 2> /dev/null |
-    grep '%' | head -30
+    awk '/%/ && n++ < 30'
 echo '```'
 INNER
 
@@ -196,6 +196,6 @@ INNER
     echo "Command: \`${RRUN_GIVEN:+RRUN=$RRUN_GIVEN }hack/bench/profile.sh --runs $runs --gap $gap\`;" \
         "rrun commit $("$work/bin/rrun" --version | sed -n 's/^commit: //p')"
     echo
-    unshare --mount --propagation private sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$0" "$@"' \
+    "$here/no-unified.sh" \
         bash "$work/inner.sh" "$work" "$roots" "$tag" "$runs" "$gap" "$here"
 } | tee ${out:+"$out"}
