@@ -24,6 +24,11 @@ pub const CONFIG_FILE: &str = "config.json";
 /// reserved for rrun's own entries).
 pub const SECCOMP_CACHE: &str = ".rrun-seccomp";
 
+/// The compiled seccomp cache of a state root.
+pub fn seccomp_cache(root: &Path) -> PathBuf {
+    root.join(SECCOMP_CACHE)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {

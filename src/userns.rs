@@ -201,8 +201,13 @@ fn read_maps_inside(path: &std::path::Path) -> Result<(String, String), Error> {
 /// Is this process in a user namespace other than the initial one (whose
 /// uid_map is the identity over the whole range)?
 pub fn running_in_user_ns() -> bool {
-    crate::proc_files::read_text("/proc/self/uid_map")
-        .is_ok_and(|m| !same_maps(&m, "0 0 4294967295"))
+    // Asked by the default root, the rootless check and the device filter:
+    // read once per process.
+    static IN_USERNS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *IN_USERNS.get_or_init(|| {
+        crate::proc_files::read_text("/proc/self/uid_map")
+            .is_ok_and(|m| !same_maps(&m, "0 0 4294967295"))
+    })
 }
 
 /// Is rrun running without the host's root privileges: as an ordinary

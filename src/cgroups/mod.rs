@@ -209,7 +209,7 @@ impl Cgroup {
         self.dirs.iter().find(|d| d.is_v2())
     }
 
-    fn v1_dir(&self, controller: &str) -> Option<&Dir> {
+    pub(super) fn v1_dir(&self, controller: &str) -> Option<&Dir> {
         self.dirs.iter().find(|d| d.has(controller))
     }
 

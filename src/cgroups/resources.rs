@@ -132,11 +132,6 @@ impl ResourcesPlan {
         }
         Ok(plan)
     }
-
-    /// The v2 `unified` map is an error on a v1 host.
-    pub fn uses_unified_map(&self, r: &LinuxResources) -> bool {
-        r.unified().as_ref().is_some_and(|u| !u.is_empty())
-    }
 }
 
 fn memory(m: &LinuxMemory, plan: &mut ResourcesPlan) -> Result<(), CgroupError> {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{read_file, Cgroup, Dir};
+use super::{read_file, Cgroup};
 
 #[derive(Debug, Default, Serialize)]
 pub struct Stats {
@@ -98,10 +98,6 @@ fn keyed(dir: &Path, file: &str) -> BTreeMap<String, u64> {
         .collect()
 }
 
-fn dir_of<'a>(cg: &'a Cgroup, controller: &str) -> Option<&'a Dir> {
-    cg.dirs.iter().find(|d| d.has(controller))
-}
-
 impl Cgroup {
     pub fn stats(&self) -> Stats {
         if self.unified {
@@ -120,7 +116,7 @@ impl Cgroup {
                     .unwrap_or(0)
             });
         }
-        dir_of(self, "memory").map_or(0, |d| {
+        self.v1_dir("memory").map_or(0, |d| {
             keyed(&d.path, "memory.oom_control")
                 .get("oom_kill")
                 .copied()
@@ -133,7 +129,7 @@ const NS_PER_TICK: u64 = 10_000_000; // USER_HZ is 100 on Linux
 
 fn v1_stats(cg: &Cgroup) -> Stats {
     let mut s = Stats::default();
-    if let Some(d) = dir_of(cg, "cpuacct") {
+    if let Some(d) = cg.v1_dir("cpuacct") {
         s.cpu.usage.total = num(&d.path, "cpuacct.usage");
         s.cpu.usage.percpu = read_file(&d.path, "cpuacct.usage_percpu")
             .unwrap_or_default()
@@ -144,7 +140,7 @@ fn v1_stats(cg: &Cgroup) -> Stats {
         s.cpu.usage.user = st.get("user").copied().unwrap_or(0) * NS_PER_TICK;
         s.cpu.usage.kernel = st.get("system").copied().unwrap_or(0) * NS_PER_TICK;
     }
-    if let Some(d) = dir_of(cg, "cpu") {
+    if let Some(d) = cg.v1_dir("cpu") {
         let st = keyed(&d.path, "cpu.stat");
         s.cpu.throttling = Throttling {
             periods: st.get("nr_periods").copied().unwrap_or(0),
@@ -152,7 +148,7 @@ fn v1_stats(cg: &Cgroup) -> Stats {
             throttled_time: st.get("throttled_time").copied().unwrap_or(0),
         };
     }
-    if let Some(d) = dir_of(cg, "memory") {
+    if let Some(d) = cg.v1_dir("memory") {
         let p = &d.path;
         let entry = |prefix: &str| MemoryEntry {
             limit: num(p, &format!("{prefix}limit_in_bytes")),
@@ -167,7 +163,7 @@ fn v1_stats(cg: &Cgroup) -> Stats {
         s.memory.raw = keyed(p, "memory.stat");
         s.memory.cache = s.memory.raw.get("cache").copied().unwrap_or(0);
     }
-    if let Some(d) = dir_of(cg, "pids") {
+    if let Some(d) = cg.v1_dir("pids") {
         s.pids = Pids {
             current: num(&d.path, "pids.current"),
             limit: num(&d.path, "pids.max"),

@@ -66,7 +66,7 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
         preserve_fds: o.preserve_fds,
         systemd_cgroup: g.systemd_cgroup,
         listen_fds: listen_fds(),
-        seccomp_cache: Some(g.root.join(crate::state::SECCOMP_CACHE)),
+        seccomp_cache: Some(crate::state::seccomp_cache(&g.root)),
     };
     crate::state::validate_id(&o.id)?;
     let mut plan = spec::plan(&spec, &ctx)?;
@@ -137,7 +137,7 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
         serde_json::to_string(&s.oci(Status::Creating)).unwrap_or_default()
     };
     // A create that fails from here on has run hooks: poststop runs too.
-    undo.poststop = Some((plan.hooks.poststop.clone(), hook_state(0)));
+    undo.poststop = (!state.poststop.is_empty()).then(|| state.clone());
     let init = spawn::spawn(&plan, start_socket, &hook_state)?;
     undo.init = Some(init.pid);
     if let (Some(pty), Some(sock)) = (&init.pty, &o.console_socket) {
@@ -164,8 +164,8 @@ struct Undo {
     dir: Option<PathBuf>,
     cgroup: Option<crate::cgroups::Cgroup>,
     init: Option<i32>,
-    /// poststop hooks and the state they get (lifecycle steps 12 and 13).
-    poststop: Option<(Vec<crate::hooks::HookPlan>, String)>,
+    /// The state whose poststop hooks run (lifecycle steps 12 and 13).
+    poststop: Option<State>,
 }
 
 impl Undo {
@@ -187,9 +187,8 @@ impl Drop for Undo {
                 logging::warn(&format!("cleanup: {e}"));
             }
         }
-        if let Some((hooks, state)) = self.poststop.take() {
-            let state = state.replacen("\"status\":\"creating\"", "\"status\":\"stopped\"", 1);
-            crate::hooks::run_phase_warn("poststop", &hooks, &state);
+        if let Some(st) = self.poststop.take() {
+            super::delete::run_poststop(&st);
         }
         if let Some(dir) = self.dir.take() {
             let _ = std::fs::remove_dir_all(dir);
