@@ -123,6 +123,23 @@ fn exec_with_a_process_file() {
     let _ = std::fs::remove_file(path);
 }
 
+/// An unknown capability in process.json is a warning, as in config.json.
+#[test]
+fn exec_process_file_with_an_unknown_capability() {
+    let c = running("pcap", Bundle::new("expcap"));
+    let path = env().scratch.join(format!("{}.json", unique_id("proc")));
+    let process = json!({"terminal": false, "user": {"uid": 0, "gid": 0}, "args": ["/bin/true"],
+                         "cwd": "/", "capabilities": {"bounding": ["CAP_KILL", "CAP_NOPE"],
+                         "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]}});
+    std::fs::write(&path, process.to_string()).expect("write");
+    let r = exec(&c, &["--process", path.to_str().unwrap_or(""), "--"]);
+    let _ = std::fs::remove_file(path);
+    assert!(r.ok(), "{}", r.stderr);
+    if is_rrun() {
+        assert!(r.stderr.contains("CAP_NOPE"), "warned: {}", r.stderr);
+    }
+}
+
 #[test]
 fn exec_detached_writes_the_pid_file() {
     let c = running("det", Bundle::new("exdet"));

@@ -16,7 +16,7 @@ use crate::error::{Error, Result, SysContext};
 use crate::namespaces::NsKind;
 use crate::process::exec::{self, ExecPlan};
 use crate::process::plan::ProcessPlan;
-use crate::spec::SpecError;
+use crate::spec::load;
 use crate::state::{State, Status};
 use crate::tty;
 
@@ -54,14 +54,7 @@ pub fn exec(g: &Globals, o: &ExecOptions) -> Result<i32> {
         }
         _ => {}
     }
-    let config = std::fs::read(dir.dir.join(crate::state::CONFIG_FILE))
-        .step(|| "read the container's config")?;
-    let spec: Spec =
-        crate::spec::load::parse_config(&config).map_err(|(field, message)| SpecError::Parse {
-            path: "config.json".into(),
-            field,
-            message,
-        })?;
+    let spec: Spec = load::load_file(&dir.dir.join(crate::state::CONFIG_FILE), load::parse_config)?;
     let process = exec_process(&spec, o)?;
     if process.terminal && o.console_socket.is_none() && o.detach {
         return Err(Error::Other(
@@ -69,7 +62,7 @@ pub fn exec(g: &Globals, o: &ExecOptions) -> Result<i32> {
         ));
     }
     let linux = spec.linux().clone().unwrap_or_default();
-    let cache = g.root.join(crate::state::SECCOMP_CACHE);
+    let cache = crate::state::seccomp_cache(&g.root);
     let plan = ExecPlan {
         process,
         seccomp: linux
@@ -109,15 +102,7 @@ fn has_ns(spec: &Spec, kind: NsKind) -> bool {
 /// The process to run: --process whole, or the container's with overrides.
 fn exec_process(spec: &Spec, o: &ExecOptions) -> Result<ProcessPlan> {
     let mut p: Process = match &o.process {
-        Some(path) => {
-            let text = std::fs::read(path).step(|| format!("read {}", path.display()))?;
-            let mut de = serde_json::Deserializer::from_slice(&text);
-            serde_path_to_error::deserialize(&mut de).map_err(|e| SpecError::Parse {
-                path: path.display().to_string(),
-                field: e.path().to_string(),
-                message: e.inner().to_string(),
-            })?
-        }
+        Some(path) => load::load_file(path, load::parse_process)?,
         None => {
             if o.args.is_empty() {
                 return Err(Error::Other(

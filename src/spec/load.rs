@@ -9,12 +9,20 @@ use super::SpecError;
 use crate::error::io_text;
 
 pub fn load_config(bundle: &Path) -> Result<Spec, SpecError> {
-    let path = bundle.join("config.json");
-    let text = std::fs::read(&path).map_err(|e| SpecError::Read {
+    load_file(&bundle.join("config.json"), parse_config)
+}
+
+/// A parse result: the value, or the JSON path that failed and why.
+pub type Parsed<T> = Result<T, (String, String)>;
+
+/// Read and parse a JSON file (config.json, exec's process.json), naming it
+/// in errors.
+pub fn load_file<T>(path: &Path, parse: fn(&[u8]) -> Parsed<T>) -> Result<T, SpecError> {
+    let text = std::fs::read(path).map_err(|e| SpecError::Read {
         path: path.display().to_string(),
         cause: io_text(&e),
     })?;
-    parse_config(&text).map_err(|(field, message)| SpecError::Parse {
+    parse(&text).map_err(|(field, message)| SpecError::Parse {
         path: path.display().to_string(),
         field,
         message,
@@ -25,14 +33,31 @@ pub fn load_config(bundle: &Path) -> Result<Spec, SpecError> {
 /// Capability names this rrun does not know are dropped with a warning, as
 /// the spec requires ("cannot be mapped to a relevant kernel interface").
 pub fn parse_config(text: &[u8]) -> Result<Spec, (String, String)> {
+    parse_dropping_unknown_caps(text, "process.capabilities", "/process/capabilities")
+}
+
+/// Parse exec's process.json the same way.
+pub fn parse_process(text: &[u8]) -> Result<oci_spec::runtime::Process, (String, String)> {
+    parse_dropping_unknown_caps(text, "capabilities", "/capabilities")
+}
+
+/// Deserialize `text`; if a capability list at `caps` (JSON pointer
+/// `pointer`) fails, drop its unknown names and try again.
+fn parse_dropping_unknown_caps<T: serde::de::DeserializeOwned>(
+    text: &[u8],
+    caps: &str,
+    pointer: &str,
+) -> Result<T, (String, String)> {
     let mut de = serde_json::Deserializer::from_slice(text);
     match serde_path_to_error::deserialize(&mut de) {
-        Ok(spec) => Ok(spec),
-        Err(e) if e.path().to_string().starts_with("process.capabilities") => {
+        Ok(v) => Ok(v),
+        Err(e) if e.path().to_string().starts_with(caps) => {
             let mut v: serde_json::Value =
                 serde_json::from_slice(text).map_err(|e| ("config".to_string(), e.to_string()))?;
-            drop_unknown_caps(&mut v["process"]["capabilities"]);
-            from_value(v)
+            if let Some(sets) = v.pointer_mut(pointer) {
+                drop_unknown_caps(sets);
+            }
+            serde_path_to_error::deserialize(v).map_err(describe)
         }
         Err(e) => Err(describe(e)),
     }
@@ -46,15 +71,8 @@ fn describe(e: serde_path_to_error::Error<serde_json::Error>) -> (String, String
     (field, e.inner().to_string())
 }
 
-fn from_value<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, (String, String)> {
-    serde_path_to_error::deserialize(v).map_err(|e| {
-        let field = e.path().to_string();
-        (field, e.inner().to_string())
-    })
-}
-
 /// Remove (and warn about) capability names that are not known.
-pub fn drop_unknown_caps(caps: &mut serde_json::Value) {
+fn drop_unknown_caps(caps: &mut serde_json::Value) {
     let Some(sets) = caps.as_object_mut() else {
         return;
     };
