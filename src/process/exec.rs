@@ -141,34 +141,11 @@ fn recipe(
     if let Some(prio) = p.io_priority {
         sys::ioprio_set_self(prio).at(|| "set I/O priority")?;
     }
-    for r in &p.rlimits {
-        sys::setrlimit(r.resource, r.soft, r.hard)
-            .at(|| format!("set rlimit {} to soft {} hard {}", r.name, r.soft, r.hard))?;
-    }
-    if p.no_new_privileges {
-        sys::set_no_new_privs().at(|| "set no_new_privs")?;
-    } else {
-        finish::load_seccomp(plan.seccomp.as_ref(), &fds.sync)?;
-    }
-    finish::finalize_credentials(p, &fds.proc)?;
-    finish::chdir_inside(&p.cwd)?;
-    let env = finish::environment(p)?;
-    let exe = finish::find_executable(&p.args[0], p.env_var("PATH"))?;
-    let argv = finish::cstrings(&p.args)?;
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
-        p.umask.unwrap_or(0o022),
-    ));
-    finish::apply_lsm(p, &fds.proc)?;
-    if p.no_new_privileges {
-        finish::load_seccomp(plan.seccomp.as_ref(), &fds.sync)?;
-    }
+    let program = finish::confine(p, plan.seccomp.as_ref(), &fds.sync, &fds.proc)?;
     sys::set_parent_death_signal(0).at(|| "clear parent death signal")?;
     fds.sync.send(&Msg::Ready).at(|| "sync Ready")?;
     finish::wait_for(&fds.sync, "Start")?;
-    sys::reset_signals(p.ignored_signals);
-    sys::close_range_cloexec(3 + plan.preserve_fds).at(|| "close inherited descriptors")?;
-    let e = sys::execve(&exe, &argv, &env);
-    finish::die_after_start(&format!("exec {:?}: {}", p.args[0], crate::error::Cause(e)))
+    finish::exec_program(p, plan.preserve_fds, &program)
 }
 
 /// A pty from the container's devpts for the exec'd process (no

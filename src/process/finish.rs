@@ -42,6 +42,68 @@ pub fn load_seccomp(seccomp: Option<&SeccompPlan>, sync: &SyncSocket) -> Result<
     Ok(())
 }
 
+/// The program to execute, resolved as the container user.
+pub struct Program {
+    exe: CString,
+    argv: Vec<CString>,
+    env: Vec<CString>,
+}
+
+/// The confinement shared by the init and exec'd processes, in its order:
+/// rlimits (raising a hard limit needs CAP_SYS_RESOURCE: before the
+/// capability drop), no_new_privs or (without it, loading a filter needs
+/// CAP_SYS_ADMIN) the seccomp filter, the credentials; then as the
+/// container user the working directory and the program (a missing program
+/// is a create-time error, worded as runc's), umask, LSM labels, and with
+/// no_new_privs the filter as late as possible, so the profile needs to
+/// allow few of our syscalls (as runc: before Ready, which may carry the
+/// listener).
+pub fn confine(
+    p: &ProcessPlan,
+    seccomp: Option<&SeccompPlan>,
+    sync: &SyncSocket,
+    proc: &ProcRoot,
+) -> Result<Program, StepError> {
+    for r in &p.rlimits {
+        sys::setrlimit(r.resource, r.soft, r.hard)
+            .at(|| format!("set rlimit {} to soft {} hard {}", r.name, r.soft, r.hard))?;
+    }
+    if p.no_new_privileges {
+        sys::set_no_new_privs().at(|| "set no_new_privs")?;
+    } else {
+        load_seccomp(seccomp, sync)?;
+    }
+    finalize_credentials(p, proc)?;
+    chdir_inside(&p.cwd)?;
+    let program = Program {
+        env: environment(p)?,
+        exe: find_executable(&p.args[0], p.env_var("PATH"))?,
+        argv: cstrings(&p.args)?,
+    };
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
+        p.umask.unwrap_or(0o022),
+    ));
+    apply_lsm(p, proc)?;
+    if p.no_new_privileges {
+        load_seccomp(seccomp, sync)?;
+    }
+    Ok(program)
+}
+
+/// After start: reset the ignored signals and the mask, close all but the
+/// preserved descriptors, and become the program.
+pub fn exec_program(p: &ProcessPlan, preserve_fds: u32, program: &Program) -> ! {
+    sys::reset_signals(p.ignored_signals);
+    if let Err(e) = sys::close_range_cloexec(3 + preserve_fds) {
+        die_after_start(&format!(
+            "close inherited descriptors: {}",
+            crate::error::Cause(e)
+        ));
+    }
+    let e = sys::execve(&program.exe, &program.argv, &program.env);
+    die_after_start(&format!("exec {:?}: {}", p.args[0], crate::error::Cause(e)))
+}
+
 /// A child step failed before the start handshake: report it to the parent
 /// (errno 0 when the text says it all) and exit.
 pub fn fail(sync: &SyncSocket, err: StepError) -> ! {

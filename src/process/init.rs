@@ -157,34 +157,7 @@ fn recipe(
         }
     }
     apply_process_attributes(plan)?;
-    // Raising a hard limit needs CAP_SYS_RESOURCE: before the capability drop.
-    for r in &p.rlimits {
-        sys::setrlimit(r.resource, r.soft, r.hard)
-            .at(|| format!("set rlimit {} to soft {} hard {}", r.name, r.soft, r.hard))?;
-    }
-    if p.no_new_privileges {
-        sys::set_no_new_privs().at(|| "set no_new_privs")?;
-    } else {
-        // Without no_new_privs loading a filter needs CAP_SYS_ADMIN: load it
-        // before the capability drop.
-        finish::load_seccomp(plan.seccomp.as_ref(), &fds.sync)?;
-    }
-    finish::finalize_credentials(&plan.process, &fds.proc)?;
-    // As the container user: the working directory and the program (a
-    // missing program is a create-time error, worded as runc's).
-    finish::chdir_inside(&p.cwd)?;
-    let env = finish::environment(&plan.process)?;
-    let exe = finish::find_executable(&p.args[0], p.env_var("PATH"))?;
-    let argv = finish::cstrings(&p.args)?;
-    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(
-        p.umask.unwrap_or(0o022),
-    ));
-    finish::apply_lsm(p, &fds.proc)?;
-    if p.no_new_privileges {
-        // As late as possible, so the profile needs to allow few of our
-        // syscalls (as runc: before Ready, which may carry the listener).
-        finish::load_seccomp(plan.seccomp.as_ref(), &fds.sync)?;
-    }
+    let program = finish::confine(p, plan.seccomp.as_ref(), &fds.sync, &fds.proc)?;
 
     sys::set_parent_death_signal(0).at(|| "clear parent death signal")?;
     fds.sync.send(&Msg::Ready).at(|| "sync Ready")?;
@@ -217,10 +190,7 @@ fn recipe(
             }
         }
     }
-    sys::reset_signals(p.ignored_signals);
-    sys::close_range_cloexec(3 + plan.preserve_fds).at(|| "close inherited descriptors")?;
-    let e = sys::execve(&exe, &argv, &env);
-    finish::die_after_start(&format!("exec {:?}: {}", p.args[0], crate::error::Cause(e)))
+    finish::exec_program(p, plan.preserve_fds, &program)
 }
 
 /// Join namespaces by descriptor (user first, mount last), create the new
