@@ -666,8 +666,6 @@ pub fn can_execute(path: &CStr) -> nix::Result<()> {
 /// seccomp(SECCOMP_SET_MODE_FILTER) with a classic BPF program; returns the
 /// notification listener when SECCOMP_FILTER_FLAG_NEW_LISTENER is given.
 pub fn seccomp_set_filter(flags: u32, bpf: &[u8]) -> nix::Result<Option<OwnedFd>> {
-    const SECCOMP_SET_MODE_FILTER: libc::c_uint = 1;
-    const NEW_LISTENER: u32 = 8;
     if bpf.len() % 8 != 0 || bpf.is_empty() || bpf.len() / 8 > u16::MAX as usize {
         return Err(Errno::EINVAL);
     }
@@ -679,12 +677,12 @@ pub fn seccomp_set_filter(flags: u32, bpf: &[u8]) -> nix::Result<Option<OwnedFd>
     let ret = check(unsafe {
         libc::syscall(
             libc::SYS_seccomp,
-            SECCOMP_SET_MODE_FILTER,
+            libc::SECCOMP_SET_MODE_FILTER,
             flags,
             &prog as *const libc::sock_fprog,
         )
     })?;
-    if flags & NEW_LISTENER != 0 {
+    if flags & crate::seccomp::FLAG_NEW_LISTENER != 0 {
         // SAFETY: with NEW_LISTENER the return value is a new descriptor.
         Ok(Some(unsafe { OwnedFd::from_raw_fd(ret as RawFd) }))
     } else {
@@ -695,12 +693,11 @@ pub fn seccomp_set_filter(flags: u32, bpf: &[u8]) -> nix::Result<Option<OwnedFd>
 /// Does the kernel accept this seccomp filter flag? (A NULL program gives
 /// EFAULT when the flag is known, EINVAL when it is not.)
 pub fn seccomp_flag_supported(flag: u32) -> bool {
-    const SECCOMP_SET_MODE_FILTER: libc::c_uint = 1;
     // SAFETY: a NULL program is never dereferenced: the kernel fails first.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_seccomp,
-            SECCOMP_SET_MODE_FILTER,
+            libc::SECCOMP_SET_MODE_FILTER,
             flag,
             std::ptr::null::<u8>(),
         )

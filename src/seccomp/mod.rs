@@ -139,17 +139,16 @@ pub fn plan(
         None
     };
     let key = cache::key(s);
-    if let Some(bpf) = cache_dir.and_then(|d| cache::load(d, &key)) {
-        return Ok(SeccompPlan {
-            bpf,
-            flags,
-            listener,
-        });
-    }
-    let bpf = compile(s)?;
-    if let Some(d) = cache_dir {
-        cache::store(d, &key, &bpf);
-    }
+    let bpf = match cache_dir.and_then(|d| cache::load(d, &key)) {
+        Some(bpf) => bpf,
+        None => {
+            let bpf = compile(s)?;
+            if let Some(d) = cache_dir {
+                cache::store(d, &key, &bpf);
+            }
+            bpf
+        }
+    };
     Ok(SeccompPlan {
         bpf,
         flags,
