@@ -1,7 +1,44 @@
-//! Embed the git commit in `rrun --version` and `features`.
+//! Embed the git commit in `rrun --version` and `features`, and assemble
+//! the start trampoline (src/process/trampoline.rs) where there is one for
+//! the target: with the C compiler that links rrun anyway.
+use std::path::PathBuf;
 use std::process::Command;
 
 fn main() {
+    commit();
+    trampoline();
+}
+
+/// `cfg(rrun_trampoline)` and $OUT_DIR/trampoline when the assembly builds;
+/// without it rrun protects its init by re-executing (src/reexec.rs).
+fn trampoline() {
+    println!("cargo:rustc-check-cfg=cfg(rrun_trampoline)");
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let src = format!("src/process/trampoline_{arch}.S");
+    println!("cargo:rerun-if-changed={src}");
+    if !std::path::Path::new(&src).exists() {
+        return;
+    }
+    let Some(out) = std::env::var_os("OUT_DIR").map(PathBuf::from) else {
+        return;
+    };
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let built = Command::new(cc)
+        .args(["-nostdlib", "-static", "-no-pie", "-s"])
+        .args(["-Wl,--build-id=none", "-Wl,-z,noseparate-code"])
+        .args(["-Wl,-z,norelro", "-Wl,-z,noexecstack", "-o"])
+        .arg(out.join("trampoline"))
+        .arg(&src)
+        .status()
+        .is_ok_and(|s| s.success());
+    if built {
+        println!("cargo:rustc-cfg=rrun_trampoline");
+    } else {
+        println!("cargo:warning=could not assemble {src}: the init is protected by re-execution");
+    }
+}
+
+fn commit() {
     // Plumbing only: `git describe --dirty` refreshes .git/index, which
     // would make the next build rerun this script and rebuild rrun.
     let git = |args: &[&str]| Command::new("git").args(args).output().ok();

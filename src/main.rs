@@ -9,13 +9,11 @@ use rrun::logging;
 
 fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    // create, run and exec send processes into containers: run them from a
+    // exec sends a process into a running container: run it from a
     // read-only binary, re-executed before the full parse (which the new
-    // image repeats). subcommand_in skips every global flag's value.
-    if matches!(
-        cli::subcommand_in(args.get(1..).unwrap_or_default()),
-        Some("create" | "run" | "exec")
-    ) {
+    // image repeats). subcommand_in skips every global flag's value. create
+    // and run decide once the plan is known (reexec::protect_init).
+    if cli::subcommand_in(args.get(1..).unwrap_or_default()) == Some("exec") {
         rrun::reexec::ensure_readonly_self();
     }
     let cli = match Cli::try_parse_from(&args) {

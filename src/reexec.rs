@@ -4,14 +4,15 @@
 //! exits (non-dumpable is not enough: CAP_SYS_PTRACE without a user
 //! namespace passes the ptrace check).
 //!
-//! So `create`, `run` and `exec` (only they: never state, kill, delete...)
-//! re-execute themselves, once, at start, from a read-only bind of the rrun
-//! binary: a detached mount (open_tree of /proc/self/exe, made read-only
-//! with mount_setattr) executed with execveat. Every process they fork (the
-//! init, the exec'd process) then has an exe that cannot be opened for
-//! writing (EROFS), even by root in the container, and the mount is in no
-//! namespace anyone could remount. Where no mount can be made (no
-//! privilege), a sealed memfd copy of the binary serves instead.
+//! So `exec` (and `create` and `run` where the start trampoline cannot
+//! serve: process/trampoline.rs; never state, kill, delete...) re-executes
+//! itself, once, from a read-only bind of the rrun binary: a detached mount
+//! (open_tree of /proc/self/exe, made read-only with mount_setattr)
+//! executed with execveat. Every process it forks (the init, the exec'd
+//! process) then has an exe that cannot be opened for writing (EROFS), even
+//! by root in the container, and the mount is in no namespace anyone could
+//! remount. Where no mount can be made (no privilege), a sealed memfd copy
+//! of the binary serves instead.
 
 use std::ffi::CString;
 use std::io::Read;
@@ -70,19 +71,43 @@ fn sealed_copy() -> nix::Result<OwnedFd> {
     sys::sealed_memfd(c"rrun", &data)
 }
 
-/// Re-execute from a read-only binary unless already doing so. Returns only
-/// when no re-execution happens (already read-only, or it is impossible:
-/// then the caller goes on, as before the protection existed).
+/// Does a process forked from this one into a container need protecting?
+/// Not once re-executed (never loop) or when running from a read-only
+/// binary anyway.
+fn needs_protection() -> bool {
+    std::env::var_os(MARK).is_none()
+        && !crate::testpoint::disabled("readonly-self")
+        && !running_readonly()
+}
+
+/// `create` and `run`, once the plan is known and before anything is made:
+/// the start trampoline for the init where it fits (process/trampoline.rs),
+/// else re-execute from a read-only binary now. None: no trampoline (the
+/// init needs none, or re-execution was impossible).
+pub fn protect_init(plan: &crate::spec::ContainerPlan) -> Option<OwnedFd> {
+    use crate::process::trampoline;
+    if !needs_protection() {
+        return None;
+    }
+    if trampoline::fits(plan) {
+        if let Some(fd) = trampoline::load() {
+            return Some(fd);
+        }
+    }
+    reexecute();
+    None
+}
+
+/// `exec`: re-execute from a read-only binary unless already doing so.
+/// Returns only when no re-execution happens (already read-only, or it is
+/// impossible: then the caller goes on, as before the protection existed).
 pub fn ensure_readonly_self() {
-    if std::env::var_os(MARK).is_some() {
-        return; // re-executed already: never loop
+    if needs_protection() {
+        reexecute();
     }
-    if crate::testpoint::disabled("readonly-self") {
-        return;
-    }
-    if running_readonly() {
-        return;
-    }
+}
+
+fn reexecute() {
     let Ok(binary) = readonly_binary() else {
         return;
     };

@@ -136,6 +136,13 @@ pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> nix::Result<()> {
 pub const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
 
 /// Mark every descriptor from `first` upwards close-on-exec.
+/// Clear close-on-exec: `fd` survives the next execve.
+pub fn keep_on_exec(fd: BorrowedFd<'_>) -> nix::Result<()> {
+    // SAFETY: F_SETFD on a descriptor we hold.
+    check_int(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, 0) })?;
+    Ok(())
+}
+
 pub fn close_range_cloexec(first: u32) -> nix::Result<()> {
     // SAFETY: plain syscall with integer arguments.
     check(unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, CLOSE_RANGE_CLOEXEC) })?;
@@ -752,10 +759,20 @@ pub fn execveat_empty(
     Errno::last()
 }
 
-/// A memfd holding `data`, sealed against any change.
+/// An executable memfd holding `data`, sealed against any change. MFD_EXEC
+/// says so explicitly (vm.memfd_noexec=1 makes memfds non-executable by
+/// default); kernels before 6.3 do not know the flag (EINVAL).
 pub fn sealed_memfd(name: &CStr, data: &[u8]) -> nix::Result<OwnedFd> {
-    use nix::sys::memfd::{memfd_create, MFdFlags};
-    let fd = memfd_create(name, MFdFlags::MFD_CLOEXEC | MFdFlags::MFD_ALLOW_SEALING)?;
+    let base = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+    // SAFETY: memfd_create with a valid C string; the result is checked.
+    let create = |flags| unsafe { libc::memfd_create(name.as_ptr(), flags) };
+    let mut raw = create(base | libc::MFD_EXEC);
+    if raw < 0 && Errno::last() == Errno::EINVAL {
+        raw = create(base);
+    }
+    check_int(raw)?;
+    // SAFETY: memfd_create returned a new descriptor that we own.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
     let mut off = 0;
     while off < data.len() {
         off += nix::unistd::write(&fd, &data[off..])?;

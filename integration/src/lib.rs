@@ -152,8 +152,6 @@ impl Bundle {
         self
     }
 
-    /// Give this bundle its own rootfs (hard links to the shared one), for
-    /// tests that plant files or symlinks in it. Returns its path.
     /// A new user namespace with `maps` for uids and gids.
     pub fn userns(self, maps: Value) -> Self {
         self.edit(|s| add_userns(s, maps))
@@ -167,6 +165,8 @@ impl Bundle {
             .set("/process/capabilities/permitted", v)
     }
 
+    /// Give this bundle its own rootfs (hard links to the shared one), for
+    /// tests that plant files or symlinks in it. Returns its path.
     pub fn private_rootfs(&mut self) -> PathBuf {
         let dest = self.dir.join("rootfs");
         let ok = Command::new("cp")

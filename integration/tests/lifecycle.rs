@@ -62,6 +62,142 @@ fn created_process_waits_for_start() {
     );
 }
 
+fn exe_of(pid: i32) -> String {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_default()
+}
+
+/// Is the binary `pid` runs sealed against writes (a memfd), and is it on a
+/// read-only mount?
+fn exe_protection(pid: i32) -> (bool, bool) {
+    use std::os::fd::AsRawFd;
+    let Ok(exe) = std::fs::File::open(format!("/proc/{pid}/exe")) else {
+        return (false, false);
+    };
+    // SAFETY: fcntl and fstatvfs on a descriptor we hold, into a local.
+    let seals = unsafe { libc::fcntl(exe.as_raw_fd(), libc::F_GET_SEALS) };
+    let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
+    let statvfs = unsafe { libc::fstatvfs(exe.as_raw_fd(), &mut vfs) };
+    (
+        seals > 0 && seals & libc::F_SEAL_WRITE != 0,
+        statvfs == 0 && vfs.f_flag & libc::ST_RDONLY != 0,
+    )
+}
+
+/// rrun's waiting init is the start trampoline (CVE-2019-5736 without a
+/// second execution of rrun): a sealed memfd that cannot be written, named
+/// rrun-init, holding only stdio and its two sockets.
+#[test]
+fn the_waiting_init_is_the_sealed_start_trampoline() {
+    if !is_rrun() {
+        return;
+    }
+    let c = Container::create(sleeper());
+    let pid = c.pid();
+    assert!(
+        exe_of(pid).starts_with("/memfd:rrun-init"),
+        "{}",
+        exe_of(pid)
+    );
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    assert_eq!(comm.trim(), "rrun-init");
+    assert!(
+        exe_protection(pid).0,
+        "the trampoline's memfd is sealed against writes"
+    );
+    let fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("fd dir")
+        .flatten()
+        .filter(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) >= Some(3))
+        .map(|e| {
+            std::fs::read_link(e.path())
+                .map(|l| l.display().to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(fds.len(), 2, "the sync socket and exec.sock: {fds:?}");
+    assert!(fds.iter().all(|l| l.starts_with("socket:")), "{fds:?}");
+    c.start().expect_ok();
+    assert!(exe_of(pid).ends_with("probe"), "{}", exe_of(pid));
+}
+
+/// Where the trampoline does not fit, the init waits as rrun, re-executed
+/// from a read-only binary; the container works the same.
+#[test]
+fn without_the_trampoline_the_init_waits_as_read_only_rrun() {
+    if !is_rrun() {
+        return;
+    }
+    let host_pid = |s: &mut serde_json::Value| {
+        let ns = s["linux"]["namespaces"].as_array_mut().expect("namespaces");
+        ns.retain(|n| n["type"] != "pid");
+    };
+    let deny_execveat = |s: &mut serde_json::Value| {
+        s["linux"]["seccomp"] = serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["execveat"], "action": "SCMP_ACT_ERRNO"}]
+        });
+    };
+    let hook = |s: &mut serde_json::Value| {
+        s["hooks"] = serde_json::json!({"createContainer": [{"path": "/bin/true"}]});
+    };
+    type Edit<'a> = &'a dyn Fn(&mut serde_json::Value);
+    let edits: [(&str, Edit); 3] = [
+        ("the host's pid namespace", &host_pid),
+        ("a filter refusing execveat", &deny_execveat),
+        ("a createContainer hook", &hook),
+    ];
+    for (why, edit) in edits {
+        let c = Container::create(sleeper().edit(edit));
+        let pid = c.pid();
+        let exe = exe_of(pid);
+        assert!(!exe.starts_with("/memfd:"), "{why}: {exe}");
+        assert!(
+            exe_protection(pid).1,
+            "{why}: the init runs from a read-only mount of rrun"
+        );
+        c.start().expect_ok();
+        assert!(exe_of(pid).ends_with("probe"), "{why}: {}", exe_of(pid));
+    }
+}
+
+/// A program that is found but cannot be executed: the container process
+/// says why on its stderr and exits 127, with or without the trampoline.
+#[test]
+fn a_program_that_cannot_be_executed_exits_127_with_the_reason() {
+    if !is_rrun() {
+        return; // runc 1.1.5 reports it as its own failure, exit status 1
+    }
+    for seccomp in [None, Some("execveat")] {
+        let mut b = Bundle::new("noexec").args(&["/garbage", "x"]);
+        let root = b.private_rootfs();
+        std::fs::write(root.join("garbage"), "not a program").expect("write");
+        std::fs::set_permissions(
+            root.join("garbage"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod");
+        if let Some(name) = seccomp {
+            b = b.set(
+                "/linux/seccomp",
+                serde_json::json!({
+                    "defaultAction": "SCMP_ACT_ALLOW",
+                    "syscalls": [{"names": [name], "action": "SCMP_ACT_ERRNO"}]
+                }),
+            );
+        }
+        let r = run(&b);
+        assert_eq!(r.code, 127, "{seccomp:?}: {r:?}");
+        assert!(
+            r.stderr
+                .contains("rrun: exec \"/garbage\": exec format error"),
+            "{seccomp:?}: {}",
+            r.stderr
+        );
+    }
+}
+
 #[test]
 fn start_twice_fails_and_changes_nothing() {
     let c = Container::create(sleeper());

@@ -81,11 +81,16 @@ const HOLD_AND_WRITE: &str =
 
 /// CVE-2019-5736 against a created container's waiting init: a process
 /// exec'd in with CAP_SYS_PTRACE (no user namespace) holds /proc/1/exe and
-/// writes it once no rrun runs. Returns (binary changed, attacker's error).
-fn attack_created_init(bin: &Path, envs: &[(&str, &str)]) -> (bool, String) {
+/// writes it once no rrun runs. `edit` changes the bundle. Returns (binary
+/// changed, attacker's error).
+fn attack_created_init(
+    bin: &Path,
+    envs: &[(&str, &str)],
+    edit: impl FnOnce(&mut serde_json::Value),
+) -> (bool, String) {
     let out = env().scratch.join(unique_id("cve5736"));
     std::fs::create_dir_all(&out).expect("out dir");
-    let b = ptrace_bundle("c5736", &out);
+    let b = ptrace_bundle("c5736", &out).edit(edit);
     b.write();
     let id = unique_id("c5736");
     let before = std::fs::read(bin).expect("read victim");
@@ -122,16 +127,36 @@ fn attack_created_init(bin: &Path, envs: &[(&str, &str)]) -> (bool, String) {
     (changed, err)
 }
 
+/// A seccomp filter that refuses execveat: the start trampoline does not
+/// fit, rrun re-executes from a read-only binary instead.
+fn deny_execveat(spec: &mut serde_json::Value) {
+    spec["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["execveat"], "action": "SCMP_ACT_ERRNO"}]
+    });
+}
+
 #[test]
 fn cve_2019_5736_the_created_init_cannot_be_overwritten() {
     if !is_rrun() {
         return;
     }
     let victim = victim_copy(&env().runtime, "init");
-    let (changed, err) = attack_created_init(&victim, &[]);
+    // The waiting init is the start trampoline, in a sealed memfd.
+    let (changed, err) = attack_created_init(&victim, &[], |_| {});
     assert!(
         !changed,
         "the rrun binary was overwritten through /proc/1/exe"
+    );
+    assert!(
+        err.contains("Operation not permitted"),
+        "the write was refused by the sealed trampoline: {err:?}"
+    );
+    // Without the trampoline, the init runs from the read-only binary.
+    let (changed, err) = attack_created_init(&victim, &[], deny_execveat);
+    assert!(
+        !changed,
+        "the rrun binary was overwritten through /proc/1/exe (no trampoline)"
     );
     assert!(
         err.contains("Read-only file system"),
@@ -139,7 +164,8 @@ fn cve_2019_5736_the_created_init_cannot_be_overwritten() {
     );
     if let Some(build) = attack_build() {
         let weak = victim_copy(&build, "init-weak");
-        let (changed, err) = attack_created_init(&weak, &[("RRUN_TEST_DISABLE", "readonly-self")]);
+        let disable = [("RRUN_TEST_DISABLE", "readonly-self")];
+        let (changed, err) = attack_created_init(&weak, &disable, |_| {});
         assert!(changed, "without the protection the attack must succeed (else this test proves nothing): {err:?}");
         let _ = std::fs::remove_file(weak);
     }

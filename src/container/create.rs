@@ -70,6 +70,8 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
     };
     crate::state::validate_id(&o.id)?;
     let mut plan = spec::plan(&spec, &ctx)?;
+    // Before anything is made: this may re-execute rrun (CVE-2019-5736).
+    let trampoline = crate::reexec::protect_init(&plan);
     if plan.process.terminal && o.console_socket.is_none() && o.detach {
         return Err(Error::Other(
             "cannot allocate tty if runc will detach without setting console socket".into(),
@@ -138,7 +140,7 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
     };
     // A create that fails from here on has run hooks: poststop runs too.
     undo.poststop = (!state.poststop.is_empty()).then(|| state.clone());
-    let init = spawn::spawn(&plan, start_socket, &hook_state)?;
+    let init = spawn::spawn(&plan, start_socket, trampoline, &hook_state)?;
     undo.init = Some(init.pid);
     if let (Some(pty), Some(sock)) = (&init.pty, &o.console_socket) {
         tty::send_to_console_socket(sock, pty.as_fd())?;

@@ -44,9 +44,9 @@ pub fn load_seccomp(seccomp: Option<&SeccompPlan>, sync: &SyncSocket) -> Result<
 
 /// The program to execute, resolved as the container user.
 pub struct Program {
-    exe: CString,
-    argv: Vec<CString>,
-    env: Vec<CString>,
+    pub(super) exe: CString,
+    pub(super) argv: Vec<CString>,
+    pub(super) env: Vec<CString>,
 }
 
 /// The confinement shared by the init and exec'd processes, in its order:

@@ -9,3 +9,4 @@ pub mod init;
 pub mod plan;
 pub mod spawn;
 pub mod sync;
+pub mod trampoline;

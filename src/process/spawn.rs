@@ -189,10 +189,13 @@ where
 }
 
 /// Clone the init for `plan` and drive it to Ready. `start_socket` is the
-/// listening exec.sock (None for `run`); `state_json(pid)` is the state for hooks.
+/// listening exec.sock (None for `run`); `trampoline` the start trampoline
+/// the init becomes (process/trampoline.rs); `state_json(pid)` is the state
+/// for hooks.
 pub fn spawn(
     plan: &ContainerPlan,
     start_socket: Option<OwnedFd>,
+    trampoline: Option<OwnedFd>,
     state_json: &dyn Fn(i32) -> String,
 ) -> Result<Spawned> {
     let min_fd = 3 + plan.preserve_fds as i32;
@@ -259,6 +262,7 @@ pub fn spawn(
             joins,
             idmaps,
             tasks,
+            trampoline,
         };
         init::child_main(plan, fds, cgroupns_done)
     };

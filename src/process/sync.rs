@@ -10,7 +10,7 @@
 //! | MountsDone          | HooksDone(json) | when there are hooks around the mounts  |
 //! | Pty + fd            |                 | terminal: the pty master                |
 //! | SeccompFd + fd      |                 | SCMP_ACT_NOTIFY: the listener           |
-//! | Ready               |                 | setup finished; state is saved next     |
+//! | Ready               |                 | setup done (from the start trampoline when there is one) |
 //! |                     | Start           | `run` only: release (create: exec.fifo) |
 //! | Log(level, text)    |                 | anywhere                                |
 //! | Error(errno, text)  |                 | anywhere; the child exits after it      |
@@ -51,7 +51,9 @@ pub enum Msg {
 }
 
 impl Msg {
-    fn tag(&self) -> u8 {
+    /// The first byte of the packet: all of it for a message without payload
+    /// (the start trampoline sends Ready as this one byte).
+    pub fn tag(&self) -> u8 {
         match self {
             Msg::RequestIdMap => 1,
             Msg::IdMapDone => 2,

@@ -5,6 +5,7 @@
 
 pub mod cache;
 pub mod enosys;
+pub mod eval;
 pub mod notify;
 
 use libseccomp::{
@@ -22,6 +23,18 @@ pub const FLAG_LOG: u32 = 2;
 pub const FLAG_SPEC_ALLOW: u32 = 4;
 pub const FLAG_NEW_LISTENER: u32 = 8;
 pub const FLAG_WAIT_KILLABLE_RECV: u32 = 32;
+
+/// The AUDIT_ARCH_* value of the architecture rrun runs as (what a filter
+/// sees in seccomp_data.arch for our own syscalls).
+pub const fn native_audit_arch() -> u32 {
+    if cfg!(target_arch = "x86_64") {
+        0xc000_003e
+    } else if cfg!(target_arch = "aarch64") {
+        0xc000_00b7
+    } else {
+        0
+    }
+}
 
 /// A compiled filter, ready for the child to load.
 #[derive(Debug, Clone, PartialEq, Eq)]
