@@ -7,6 +7,8 @@ use std::process::Command;
 fn main() {
     commit();
     trampoline();
+    // hack/build.sh links with it: a new layout must relink rrun.
+    println!("cargo:rerun-if-changed=hack/layout/hot-text.ld");
 }
 
 /// `cfg(rrun_trampoline)` and $OUT_DIR/trampoline when the assembly builds;
