@@ -94,6 +94,15 @@ impl CapsPlan {
     }
 }
 
+/// Is `bit` in rrun's own bounding set (CapBnd, one read for all the
+/// checks of a plan; PR_CAPBSET_READ if /proc/self/status cannot be read)?
+fn in_our_bounding_set(bit: u8) -> bool {
+    match crate::proc_files::self_status_mask("CapBnd") {
+        Some(set) => set & (1u64 << bit) != 0,
+        None => sys::cap_in_bounding(bit as u32),
+    }
+}
+
 fn mask(set: &str, caps: Option<&Capabilities>) -> Result<u64, SpecError> {
     let mut bits = 0u64;
     let mut names: Vec<&Capability> = caps.map(|c| c.iter().collect()).unwrap_or_default();
@@ -102,7 +111,7 @@ fn mask(set: &str, caps: Option<&Capabilities>) -> Result<u64, SpecError> {
         let field = format!("process.capabilities.{set}");
         let bit = number(cap)
             .ok_or_else(|| SpecError::invalid(&field, format!("unknown capability CAP_{cap}")))?;
-        if !sys::cap_in_bounding(bit as u32) {
+        if !in_our_bounding_set(bit) {
             // Absent from the bounding or inheritable set costs nothing: a
             // warning, as the spec asks. A process that must hold it
             // (effective, permitted, ambient) cannot run as configured.

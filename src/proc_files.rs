@@ -84,6 +84,19 @@ pub(crate) fn ensure_procfs(fd: BorrowedFd<'_>) -> nix::Result<()> {
     Ok(())
 }
 
+/// A hexadecimal field of our own /proc/self/status ("SigIgn", "CapBnd"),
+/// the file read once per process: rrun reads it on the host, before any
+/// namespace (the plan), for values that do not change meanwhile.
+pub fn self_status_mask(field: &str) -> Option<u64> {
+    static STATUS: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let status = STATUS.get_or_init(|| read_text("/proc/self/status").ok());
+    let line = status
+        .as_deref()?
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?;
+    u64::from_str_radix(line.trim(), 16).ok()
+}
+
 /// Read a small text file of /proc or /sys with one large read (a std
 /// read_to_string of a file whose size says 0 starts with 32-byte reads).
 pub fn read_text(path: impl AsRef<std::path::Path>) -> std::io::Result<String> {

@@ -52,9 +52,7 @@ pub struct ProcessPlan {
 /// The signals this process ignores (SigIgn of /proc/self/status, read in
 /// the parent before any namespace); None if it cannot be read.
 pub fn signals_ignored_here() -> Option<u64> {
-    let status = crate::proc_files::read_text("/proc/self/status").ok()?;
-    let line = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
-    u64::from_str_radix(line.trim(), 16).ok()
+    crate::proc_files::self_status_mask("SigIgn")
 }
 
 fn rlimit_of(t: PosixRlimitType) -> (i32, &'static str) {

@@ -304,15 +304,16 @@ fn fs_name(magic: i64) -> String {
     name.to_string()
 }
 
-/// Make the mount that holds `path` private or a slave (found in mountinfo).
+/// Make the mount that holds `path` private or a slave: the propagation of
+/// a path that is not a mount point cannot change (EINVAL), so try `path`,
+/// then each parent up to / (runc's walk; no mountinfo to read and parse).
 fn make_parent_private(path: &Path, how: MsFlags) -> Result<(), StepError> {
-    let info = crate::proc_files::read_text("/proc/self/mountinfo").at(|| "read mountinfo")?;
-    let mountpoint = info
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .filter(|mp| path.starts_with(mp))
-        .max_by_key(|mp| mp.len())
-        .unwrap_or("/");
-    nix::mount::mount(None::<&str>, mountpoint, None::<&str>, how, None::<&str>)
-        .at(|| format!("change the propagation of {mountpoint}"))
+    let mut dir = path;
+    loop {
+        let r = nix::mount::mount(None::<&str>, dir, None::<&str>, how, None::<&str>);
+        match (r, dir.parent()) {
+            (Err(Errno::EINVAL), Some(parent)) => dir = parent,
+            (r, _) => return r.at(|| format!("change the propagation of {}", dir.display())),
+        }
+    }
 }
