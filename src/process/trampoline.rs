@@ -40,12 +40,17 @@ const IMAGE: &[u8] = &[];
 /// The init's name (argv[0] and comm) while it waits for start.
 const NAME: &str = "rrun-init";
 
-/// Can this container's init hand over to the trampoline?
+/// Can this container's init hand over to the trampoline? Not with an
+/// AppArmor profile or SELinux label to apply (the plan keeps them only
+/// where the host has the LSM): they take effect at the next execve, which
+/// would be the trampoline's, not the program's.
 pub fn fits(plan: &ContainerPlan) -> bool {
     !IMAGE.is_empty()
         && plan.namespaces.creates(NsKind::Pid)
         && plan.hooks.create_container.is_empty()
         && plan.hooks.start_container.is_empty()
+        && plan.process.apparmor_profile.is_none()
+        && plan.process.selinux_label.is_none()
         && plan
             .seccomp
             .as_ref()
@@ -155,6 +160,44 @@ mod tests {
             assert!(IMAGE.starts_with(b"\x7fELF"), "build.rs assembled it");
             assert!(IMAGE.len() < 4096, "{} bytes", IMAGE.len());
         }
+    }
+
+    fn default_plan(edit: impl FnOnce(&mut serde_json::Value)) -> ContainerPlan {
+        let mut value = crate::spec::default::default_spec(false);
+        value["root"]["path"] = serde_json::json!("/");
+        edit(&mut value);
+        let spec: oci_spec::runtime::Spec = serde_json::from_value(value).expect("spec");
+        let ctx = crate::spec::PlanContext {
+            id: "trampoline-fit".into(),
+            bundle: std::env::temp_dir(),
+            no_pivot: false,
+            no_new_keyring: false,
+            preserve_fds: 0,
+            systemd_cgroup: false,
+            listen_fds: 0,
+            seccomp_cache: None,
+        };
+        crate::spec::plan(&spec, &ctx).expect("plan")
+    }
+
+    #[test]
+    fn fits_a_new_pid_namespace_without_hooks_inside_or_lsm_labels() {
+        assert_eq!(fits(&default_plan(|_| {})), !IMAGE.is_empty());
+        let host_pid = default_plan(|s| {
+            let ns = s["linux"]["namespaces"].as_array_mut().expect("namespaces");
+            ns.retain(|n| n["type"] != "pid");
+        });
+        assert!(!fits(&host_pid));
+        let hook = default_plan(|s| {
+            s["hooks"] = serde_json::json!({"startContainer": [{"path": "/bin/true"}]});
+        });
+        assert!(!fits(&hook));
+        let mut labelled = default_plan(|_| {});
+        labelled.process.apparmor_profile = Some("docker-default".into());
+        assert!(!fits(&labelled));
+        let mut labelled = default_plan(|_| {});
+        labelled.process.selinux_label = Some("system_u:system_r:container_t:s0".into());
+        assert!(!fits(&labelled));
     }
 
     #[test]
