@@ -19,7 +19,8 @@ states()  {
     done | sort
 }
 links()   { { ip -o link show 2>/dev/null || true; } | awk -F': ' '{print $2}' | sort; }
-procs()   { ps -eo comm= | grep -c '^rrun$' || true; }
+# rrun, and a created container's init waiting as the start trampoline.
+procs()   { ps -eo comm= | grep -cE '^rrun(-init)?$' || true; }
 # Controllers rrun may enable in a cgroup2 root (hugetlb on hybrid hosts).
 subtree() { cat /sys/fs/cgroup/unified/cgroup.subtree_control 2>/dev/null || true; }
 
