@@ -152,6 +152,16 @@ impl Bundle {
         self
     }
 
+    /// Without the config's mount on `destination`.
+    pub fn without_mount(self, destination: &str) -> Self {
+        self.edit(|s| remove_mount(s, destination))
+    }
+
+    /// A seccomp profile that allows everything but `syscall` (EPERM).
+    pub fn denying(self, syscall: &str) -> Self {
+        self.edit(|s| deny_syscall(s, syscall))
+    }
+
     /// A new user namespace with `maps` for uids and gids.
     pub fn userns(self, maps: Value) -> Self {
         self.edit(|s| add_userns(s, maps))
@@ -212,6 +222,22 @@ pub fn add_userns(spec: &mut Value, maps: Value) {
         .push(json!({"type": "user"}));
     spec["linux"]["uidMappings"] = maps.clone();
     spec["linux"]["gidMappings"] = maps;
+}
+
+/// Remove `spec`'s mount on `destination`.
+pub fn remove_mount(spec: &mut Value, destination: &str) {
+    spec["mounts"]
+        .as_array_mut()
+        .expect("mounts")
+        .retain(|m| m["destination"] != destination);
+}
+
+/// Give `spec` a seccomp profile that allows everything but `syscall`.
+pub fn deny_syscall(spec: &mut Value, syscall: &str) {
+    spec["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": [syscall], "action": "SCMP_ACT_ERRNO"}]
+    });
 }
 
 /// Run `script` with /bin/sh -c in bundle `b`.

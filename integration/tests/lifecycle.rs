@@ -133,12 +133,7 @@ fn without_the_trampoline_the_init_waits_as_read_only_rrun() {
         let ns = s["linux"]["namespaces"].as_array_mut().expect("namespaces");
         ns.retain(|n| n["type"] != "pid");
     };
-    let deny_execveat = |s: &mut serde_json::Value| {
-        s["linux"]["seccomp"] = serde_json::json!({
-            "defaultAction": "SCMP_ACT_ALLOW",
-            "syscalls": [{"names": ["execveat"], "action": "SCMP_ACT_ERRNO"}]
-        });
-    };
+    let deny_execveat = |s: &mut serde_json::Value| deny_syscall(s, "execveat");
     let hook = |s: &mut serde_json::Value| {
         s["hooks"] = serde_json::json!({"createContainer": [{"path": "/bin/true"}]});
     };
@@ -179,13 +174,7 @@ fn a_program_that_cannot_be_executed_exits_127_with_the_reason() {
         )
         .expect("chmod");
         if let Some(name) = seccomp {
-            b = b.set(
-                "/linux/seccomp",
-                serde_json::json!({
-                    "defaultAction": "SCMP_ACT_ALLOW",
-                    "syscalls": [{"names": [name], "action": "SCMP_ACT_ERRNO"}]
-                }),
-            );
+            b = b.denying(name);
         }
         let r = run(&b);
         assert_eq!(r.code, 127, "{seccomp:?}: {r:?}");

@@ -127,15 +127,6 @@ fn attack_created_init(
     (changed, err)
 }
 
-/// A seccomp filter that refuses execveat: the start trampoline does not
-/// fit, rrun re-executes from a read-only binary instead.
-fn deny_execveat(spec: &mut serde_json::Value) {
-    spec["linux"]["seccomp"] = json!({
-        "defaultAction": "SCMP_ACT_ALLOW",
-        "syscalls": [{"names": ["execveat"], "action": "SCMP_ACT_ERRNO"}]
-    });
-}
-
 #[test]
 fn cve_2019_5736_the_created_init_cannot_be_overwritten() {
     if !is_rrun() {
@@ -153,7 +144,8 @@ fn cve_2019_5736_the_created_init_cannot_be_overwritten() {
         "the write was refused by the sealed trampoline: {err:?}"
     );
     // Without the trampoline, the init runs from the read-only binary.
-    let (changed, err) = attack_created_init(&victim, &[], deny_execveat);
+    // (A filter refusing execveat: the start trampoline does not fit.)
+    let (changed, err) = attack_created_init(&victim, &[], |s| deny_syscall(s, "execveat"));
     assert!(
         !changed,
         "the rrun binary was overwritten through /proc/1/exe (no trampoline)"
@@ -460,14 +452,7 @@ fn dev_entries_pointing_outside_are_not_followed() {
     std::fs::create_dir_all(rootfs.join("dev")).expect("dev");
     let _ = std::fs::remove_file(rootfs.join("dev/full"));
     std::os::unix::fs::symlink(&host, rootfs.join("dev/full")).expect("symlink");
-    let b = b
-        .edit(|s| {
-            s["mounts"]
-                .as_array_mut()
-                .expect("mounts")
-                .retain(|x| x["destination"] != "/dev");
-        })
-        .args(&["/bin/true"]);
+    let b = b.without_mount("/dev").args(&["/bin/true"]);
     let r = run(&b);
     let mode = std::fs::metadata(&host)
         .map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777)
@@ -523,11 +508,8 @@ fn a_planted_proc_does_not_weaken_the_credentials() {
     std::fs::write(fake.join("sys/kernel/cap_last_cap"), "5\n").expect("cap_last_cap");
     std::fs::write(fake.join("self/setgroups"), "deny\n").expect("setgroups");
     let b = b
+        .without_mount("/proc")
         .edit(|s| {
-            s["mounts"]
-                .as_array_mut()
-                .expect("mounts")
-                .retain(|m| m["destination"] != "/proc");
             s["linux"]["maskedPaths"] = json!([]);
             s["linux"]["readonlyPaths"] = json!([]);
             s["process"]["user"]["additionalGids"] = json!([1234, 4321]);
@@ -564,11 +546,10 @@ fn only_procfs_on_proc_and_only_lxcfs_files_inside() {
     let with = |tag: &str, m: serde_json::Value, replace_proc: bool| {
         Bundle::new(tag)
             .edit(|s| {
-                let mounts = s["mounts"].as_array_mut().expect("mounts");
                 if replace_proc {
-                    mounts.retain(|x| x["destination"] != "/proc");
+                    remove_mount(s, "/proc");
                 }
-                mounts.push(m);
+                s["mounts"].as_array_mut().expect("mounts").push(m);
             })
             .args(&["/bin/sh", "-c", "head -n1 /proc/meminfo"])
     };
