@@ -71,38 +71,52 @@ fn sealed_copy() -> nix::Result<OwnedFd> {
     sys::sealed_memfd(c"rrun", &data)
 }
 
-/// Does a process forked from this one into a container need protecting?
-/// Not once re-executed (never loop) or when running from a read-only
-/// binary anyway.
-fn needs_protection() -> bool {
-    std::env::var_os(MARK).is_none()
-        && !crate::testpoint::disabled("readonly-self")
-        && !running_readonly()
+/// Not re-executed yet (never loop), and the protection not switched off.
+fn unprotected() -> bool {
+    std::env::var_os(MARK).is_none() && !crate::testpoint::disabled("readonly-self")
 }
 
-/// `create` and `run`, once the plan is known and before anything is made:
-/// the start trampoline for the init where it fits (process/trampoline.rs),
-/// else re-execute from a read-only binary now. None: no trampoline (the
-/// init needs none, or re-execution was impossible).
-pub fn protect_init(plan: &crate::spec::ContainerPlan) -> Option<OwnedFd> {
+/// `create` and `run`, once the config is loaded and before the plan:
+/// re-execute now unless the start trampoline may serve the init
+/// (process/trampoline.rs). True: decide on the plan (`protect_init`).
+pub fn protect_before_plan(spec: &oci_spec::runtime::Spec) -> bool {
+    if !unprotected() {
+        return false;
+    }
+    if crate::process::trampoline::fits_config(spec) {
+        return true;
+    }
+    ensure_readonly_self();
+    false
+}
+
+/// `create` and `run`, after the plan and before anything is made, when
+/// `protect_before_plan` said so: the start trampoline where the plan lets
+/// it serve, else re-execute now. None: no trampoline (re-execution was
+/// impossible, or not needed).
+pub fn protect_init(
+    plan: &crate::spec::ContainerPlan,
+    may_use_trampoline: bool,
+) -> Option<OwnedFd> {
     use crate::process::trampoline;
-    if !needs_protection() {
+    if !may_use_trampoline {
         return None;
     }
-    if trampoline::fits(plan) {
+    if trampoline::fits_plan(plan) {
         if let Some(fd) = trampoline::load() {
             return Some(fd);
         }
     }
-    reexecute();
+    ensure_readonly_self();
     None
 }
 
-/// `exec`: re-execute from a read-only binary unless already doing so.
-/// Returns only when no re-execution happens (already read-only, or it is
-/// impossible: then the caller goes on, as before the protection existed).
+/// Re-execute from a read-only binary unless already doing so (`exec`, and
+/// containers the trampoline cannot serve). Returns only when no
+/// re-execution happens (already read-only, or it is impossible: then the
+/// caller goes on, as before the protection existed).
 pub fn ensure_readonly_self() {
-    if needs_protection() {
+    if unprotected() && !running_readonly() {
         reexecute();
     }
 }

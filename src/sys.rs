@@ -135,7 +135,6 @@ pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32) -> nix::Result<()> {
 
 pub const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
 
-/// Mark every descriptor from `first` upwards close-on-exec.
 /// Clear close-on-exec: `fd` survives the next execve.
 pub fn keep_on_exec(fd: BorrowedFd<'_>) -> nix::Result<()> {
     // SAFETY: F_SETFD on a descriptor we hold.
@@ -143,6 +142,7 @@ pub fn keep_on_exec(fd: BorrowedFd<'_>) -> nix::Result<()> {
     Ok(())
 }
 
+/// Mark every descriptor from `first` upwards close-on-exec.
 pub fn close_range_cloexec(first: u32) -> nix::Result<()> {
     // SAFETY: plain syscall with integer arguments.
     check(unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, CLOSE_RANGE_CLOEXEC) })?;

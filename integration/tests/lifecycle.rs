@@ -47,15 +47,11 @@ fn created_process_waits_for_start() {
     let c = Container::create(b);
     let pid = c.pid();
     // The init has not run the program: it is still rrun's image.
-    let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
+    let exe = exe_of(pid);
     assert!(!exe.ends_with("busybox"), "program ran before start: {exe}");
     c.start().expect_ok();
     assert_eq!(c.status(), "running");
-    let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
-        .map(|p| p.display().to_string())
-        .unwrap_or_default();
+    let exe = exe_of(pid);
     assert!(
         exe.ends_with("busybox"),
         "after start the program runs: {exe}"
@@ -122,6 +118,37 @@ fn the_waiting_init_is_the_sealed_start_trampoline() {
     assert!(exe_of(pid).ends_with("probe"), "{}", exe_of(pid));
 }
 
+/// The waiting trampoline is not dumpable (its execve made it so again): a
+/// container process cannot ptrace the holder of the sync socket and
+/// exec.sock. The files of /proc/<pid> of a non-dumpable task belong to
+/// root, not to the container user.
+#[test]
+fn the_waiting_trampoline_is_not_dumpable() {
+    if !is_rrun() {
+        return;
+    }
+    let c = Container::create(
+        sleeper()
+            .set("/process/user/uid", serde_json::json!(1000))
+            .set("/process/user/gid", serde_json::json!(1000)),
+    );
+    let pid = c.pid();
+    assert!(
+        exe_of(pid).starts_with("/memfd:rrun-init"),
+        "{}",
+        exe_of(pid)
+    );
+    let owner = std::os::unix::fs::MetadataExt::uid(
+        &std::fs::metadata(format!("/proc/{pid}/status")).expect("/proc/pid/status"),
+    );
+    assert_eq!(owner, 0, "non-dumpable: /proc/{pid}/status belongs to root");
+    c.start().expect_ok();
+    let owner = std::os::unix::fs::MetadataExt::uid(
+        &std::fs::metadata(format!("/proc/{pid}/status")).expect("/proc/pid/status"),
+    );
+    assert_eq!(owner, 1000, "the program is dumpable as usual");
+}
+
 /// Where the trampoline does not fit, the init waits as rrun, re-executed
 /// from a read-only binary; the container works the same.
 #[test]
@@ -129,22 +156,21 @@ fn without_the_trampoline_the_init_waits_as_read_only_rrun() {
     if !is_rrun() {
         return;
     }
-    let host_pid = |s: &mut serde_json::Value| {
+    let host_pid = sleeper().edit(|s| {
         let ns = s["linux"]["namespaces"].as_array_mut().expect("namespaces");
         ns.retain(|n| n["type"] != "pid");
-    };
-    let deny_execveat = |s: &mut serde_json::Value| deny_syscall(s, "execveat");
-    let hook = |s: &mut serde_json::Value| {
-        s["hooks"] = serde_json::json!({"createContainer": [{"path": "/bin/true"}]});
-    };
-    type Edit<'a> = &'a dyn Fn(&mut serde_json::Value);
-    let edits: [(&str, Edit); 3] = [
-        ("the host's pid namespace", &host_pid),
-        ("a filter refusing execveat", &deny_execveat),
-        ("a createContainer hook", &hook),
+    });
+    let hook = sleeper().set(
+        "/hooks",
+        serde_json::json!({"createContainer": [{"path": "/bin/true"}]}),
+    );
+    let bundles = [
+        ("the host's pid namespace", host_pid),
+        ("a filter refusing execveat", sleeper().denying("execveat")),
+        ("a createContainer hook", hook),
     ];
-    for (why, edit) in edits {
-        let c = Container::create(sleeper().edit(edit));
+    for (why, b) in bundles {
+        let c = Container::create(b);
         let pid = c.pid();
         let exe = exe_of(pid);
         assert!(!exe.starts_with("/memfd:"), "{why}: {exe}");

@@ -58,6 +58,9 @@ fn listen_fds() -> u32 {
 pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Created> {
     let bundle = absolute(&o.bundle)?;
     let spec = spec::load_config(&bundle)?;
+    // CVE-2019-5736: a container the start trampoline cannot serve
+    // re-executes rrun now, before the plan (it is made again after).
+    let may_use_trampoline = crate::reexec::protect_before_plan(&spec);
     let ctx = PlanContext {
         id: o.id.clone(),
         bundle: bundle.clone(),
@@ -70,8 +73,6 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
     };
     crate::state::validate_id(&o.id)?;
     let mut plan = spec::plan(&spec, &ctx)?;
-    // Before anything is made: this may re-execute rrun (CVE-2019-5736).
-    let trampoline = crate::reexec::protect_init(&plan);
     if plan.process.terminal && o.console_socket.is_none() && o.detach {
         return Err(Error::Other(
             "cannot allocate tty if runc will detach without setting console socket".into(),
@@ -82,6 +83,8 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
             "cannot use console socket if runc will not detach or allocate tty".into(),
         ));
     }
+    // Before anything is made: this may still re-execute rrun.
+    let trampoline = crate::reexec::protect_init(&plan, may_use_trampoline);
     let dir = StateDir::create(&g.root, &o.id)?;
     let mut undo = Undo {
         dir: Some(dir.dir.clone()),

@@ -90,15 +90,17 @@ pub fn confine(
     Ok(program)
 }
 
-/// After start: reset the ignored signals and the mask, close all but the
-/// preserved descriptors, and become the program.
-pub fn exec_program(p: &ProcessPlan, preserve_fds: u32, program: &Program) -> ! {
+/// What the last execve needs: the ignored signals and the mask reset,
+/// every descriptor but stdio and the preserved ones close-on-exec.
+pub fn prepare_exec(p: &ProcessPlan, preserve_fds: u32) -> Result<(), StepError> {
     sys::reset_signals(p.ignored_signals);
-    if let Err(e) = sys::close_range_cloexec(3 + preserve_fds) {
-        die_after_start(&format!(
-            "close inherited descriptors: {}",
-            crate::error::Cause(e)
-        ));
+    sys::close_range_cloexec(3 + preserve_fds).at(|| "close inherited descriptors")
+}
+
+/// After start: `prepare_exec` and become the program.
+pub fn exec_program(p: &ProcessPlan, preserve_fds: u32, program: &Program) -> ! {
+    if let Err(e) = prepare_exec(p, preserve_fds) {
+        die_after_start(&e.to_string());
     }
     let e = sys::execve(&program.exe, &program.argv, &program.env);
     die_after_start(&format!("exec {:?}: {}", p.args[0], crate::error::Cause(e)))

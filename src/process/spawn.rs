@@ -206,6 +206,7 @@ pub fn spawn(
         .map(|(k, fd)| Ok((k, above(fd, min_fd)?)))
         .collect::<Result<Vec<_>>>()?;
     let start_socket = start_socket.map(|f| above(f, min_fd)).transpose()?;
+    let trampoline = trampoline.map(|f| above(f, min_fd)).transpose()?;
     let idmaps = idmap_userns(plan, &proc)?
         .into_iter()
         .map(|(i, fd)| Ok((i, above(fd, min_fd)?)))

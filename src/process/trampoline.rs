@@ -27,10 +27,11 @@ use super::finish::Program;
 use super::plan::ProcessPlan;
 use super::sync::{Msg, SyncSocket};
 use crate::error::{AtStep, StepError};
-use crate::namespaces::NsKind;
+use crate::namespaces::{NamespacePlan, NsKind};
 use crate::seccomp::eval::{self, SeccompData};
 use crate::spec::ContainerPlan;
 use crate::sys;
+use oci_spec::runtime::Spec;
 
 #[cfg(rrun_trampoline)]
 const IMAGE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/trampoline"));
@@ -40,31 +41,50 @@ const IMAGE: &[u8] = &[];
 /// The init's name (argv[0] and comm) while it waits for start.
 const NAME: &str = "rrun-init";
 
-/// Can this container's init hand over to the trampoline? Not with an
-/// AppArmor profile or SELinux label to apply (the plan keeps them only
-/// where the host has the LSM): they take effect at the next execve, which
-/// would be the trampoline's, not the program's.
-pub fn fits(plan: &ContainerPlan) -> bool {
-    !IMAGE.is_empty()
-        && plan.namespaces.creates(NsKind::Pid)
-        && plan.hooks.create_container.is_empty()
-        && plan.hooks.start_container.is_empty()
-        && plan.process.apparmor_profile.is_none()
-        && plan.process.selinux_label.is_none()
-        && plan
-            .seccomp
-            .as_ref()
-            .is_none_or(|sc| filter_allows_trampoline(&sc.bpf))
+/// What the config decides, before the plan (so that a container the
+/// trampoline cannot serve re-executes before planning): a new pid
+/// namespace, no hooks inside the container, and no AppArmor profile or
+/// SELinux label (they take effect at the next execve, which would be the
+/// trampoline's, not the program's).
+pub fn fits_config(spec: &Spec) -> bool {
+    let new_pid = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|list| NamespacePlan::lower(list).is_ok_and(|n| n.creates(NsKind::Pid)));
+    let hooks_inside = spec.hooks().as_ref().is_some_and(|h| {
+        [h.create_container(), h.start_container()]
+            .iter()
+            .any(|l| l.as_ref().is_some_and(|l| !l.is_empty()))
+    });
+    let labelled = spec.process().as_ref().is_some_and(|p| {
+        [p.apparmor_profile(), p.selinux_label()]
+            .iter()
+            .any(|l| l.as_ref().is_some_and(|l| !l.is_empty()))
+    });
+    !IMAGE.is_empty() && new_pid && !hooks_inside && !labelled
+}
+
+/// What only the plan says: the compiled seccomp filter lets the
+/// trampoline's syscalls through.
+pub fn fits_plan(plan: &ContainerPlan) -> bool {
+    plan.seccomp
+        .as_ref()
+        .is_none_or(|sc| filter_allows_trampoline(&sc.bpf))
 }
 
 /// The syscalls made under the container's seccomp filter once rrun hands
 /// over: execveat of the trampoline and each syscall the trampoline makes.
 fn filter_allows_trampoline(bpf: &[u8]) -> bool {
     let fd = 3;
-    let calls: [(libc::c_long, [u64; 6]); 9] = [
+    let calls: [(libc::c_long, [u64; 6]); 10] = [
         (
             libc::SYS_execveat,
             [fd, 0, 0, 0, libc::AT_EMPTY_PATH as u64, 0],
+        ),
+        (
+            libc::SYS_prctl,
+            [libc::PR_SET_DUMPABLE as u64, 0, 0, 0, 0, 0],
         ),
         (libc::SYS_prctl, [libc::PR_SET_NAME as u64, 0, 0, 0, 0, 0]),
         (
@@ -142,8 +162,7 @@ fn prepare(
     sync: &SyncSocket,
     listener: Option<&OwnedFd>,
 ) -> Result<(), StepError> {
-    sys::reset_signals(p.ignored_signals);
-    sys::close_range_cloexec(3 + preserve_fds).at(|| "close inherited descriptors")?;
+    super::finish::prepare_exec(p, preserve_fds)?;
     for fd in std::iter::once(sync.fd()).chain(listener.map(|l| l.as_fd())) {
         sys::keep_on_exec(fd).at(|| "pass a descriptor to the start trampoline")?;
     }
@@ -162,42 +181,43 @@ mod tests {
         }
     }
 
-    fn default_plan(edit: impl FnOnce(&mut serde_json::Value)) -> ContainerPlan {
+    fn config(edit: impl FnOnce(&mut serde_json::Value)) -> Spec {
         let mut value = crate::spec::default::default_spec(false);
-        value["root"]["path"] = serde_json::json!("/");
         edit(&mut value);
-        let spec: oci_spec::runtime::Spec = serde_json::from_value(value).expect("spec");
-        let ctx = crate::spec::PlanContext {
-            id: "trampoline-fit".into(),
-            bundle: std::env::temp_dir(),
-            no_pivot: false,
-            no_new_keyring: false,
-            preserve_fds: 0,
-            systemd_cgroup: false,
-            listen_fds: 0,
-            seccomp_cache: None,
-        };
-        crate::spec::plan(&spec, &ctx).expect("plan")
+        serde_json::from_value(value).expect("spec")
     }
 
     #[test]
     fn fits_a_new_pid_namespace_without_hooks_inside_or_lsm_labels() {
-        assert_eq!(fits(&default_plan(|_| {})), !IMAGE.is_empty());
-        let host_pid = default_plan(|s| {
+        assert_eq!(fits_config(&config(|_| {})), !IMAGE.is_empty());
+        let host_pid = config(|s| {
             let ns = s["linux"]["namespaces"].as_array_mut().expect("namespaces");
             ns.retain(|n| n["type"] != "pid");
         });
-        assert!(!fits(&host_pid));
-        let hook = default_plan(|s| {
+        assert!(!fits_config(&host_pid));
+        let joined_pid = config(|s| {
+            let ns = s["linux"]["namespaces"].as_array_mut().expect("namespaces");
+            ns.retain(|n| n["type"] != "pid");
+            ns.push(serde_json::json!({"type": "pid", "path": "/proc/1/ns/pid"}));
+        });
+        assert!(!fits_config(&joined_pid));
+        let hook = config(|s| {
             s["hooks"] = serde_json::json!({"startContainer": [{"path": "/bin/true"}]});
         });
-        assert!(!fits(&hook));
-        let mut labelled = default_plan(|_| {});
-        labelled.process.apparmor_profile = Some("docker-default".into());
-        assert!(!fits(&labelled));
-        let mut labelled = default_plan(|_| {});
-        labelled.process.selinux_label = Some("system_u:system_r:container_t:s0".into());
-        assert!(!fits(&labelled));
+        assert!(!fits_config(&hook));
+        let prestart = config(|s| {
+            s["hooks"] = serde_json::json!({"prestart": [{"path": "/bin/true"}]});
+        });
+        assert_eq!(
+            fits_config(&prestart),
+            !IMAGE.is_empty(),
+            "runs on the host"
+        );
+        let apparmor = config(|s| s["process"]["apparmorProfile"] = "docker-default".into());
+        assert!(!fits_config(&apparmor));
+        let selinux =
+            config(|s| s["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0".into());
+        assert!(!fits_config(&selinux));
     }
 
     #[test]

@@ -8,7 +8,10 @@
  * argv: [name, ready tag, sync fd, listening exec.sock fd or "-",
  *        program path, program argv...]; envp is the program's.
  *
- * 1. comm = name (prctl PR_SET_NAME).
+ * 1. Not dumpable (execve of the readable memfd made us dumpable again:
+ *    no container process may ptrace the holder of the sync socket and
+ *    exec.sock; the program's own execve makes it dumpable as usual);
+ *    comm = name (prctl PR_SET_NAME).
  * 2. Send the one-byte Ready message on the sync socket: rrun's `create`
  *    learns the init is ready only once it runs this program.
  * 3. Wait for start: with a listening socket, accept4 until a connection
@@ -34,6 +37,7 @@
 	.set SYS_exit_group, 231
 	.set SYS_accept4, 288
 	.set PR_SET_NAME, 15
+	.set PR_SET_DUMPABLE, 4
 	.set F_SETFD, 2
 	.set FD_CLOEXEC, 1
 	.set SOCK_CLOEXEC, 0x80000
@@ -78,6 +82,13 @@ _start:
 	and	rsp, -16
 	cmp	r12, 5
 	jb	quit
+
+	mov	eax, SYS_prctl
+	mov	edi, PR_SET_DUMPABLE
+	xor	esi, esi
+	syscall
+	test	rax, rax
+	jnz	quit
 
 	mov	eax, SYS_prctl
 	mov	edi, PR_SET_NAME
