@@ -11,21 +11,27 @@ fn main() {
     println!("cargo:rerun-if-changed=hack/layout/hot-text.ld");
 }
 
-/// `cfg(rrun_trampoline)` and $OUT_DIR/trampoline when the assembly builds;
-/// without it rrun protects its init by re-executing (src/reexec.rs).
+/// `cfg(rrun_trampoline)` and $OUT_DIR/trampoline on an architecture with
+/// an assembly source; elsewhere rrun protects its init by re-executing
+/// (src/reexec.rs). A source that does not assemble is a build error: the
+/// C compiler is the one that links rrun.
 fn trampoline() {
     println!("cargo:rustc-check-cfg=cfg(rrun_trampoline)");
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let src = format!("src/process/trampoline_{arch}.S");
-    println!("cargo:rerun-if-changed={src}");
     if !std::path::Path::new(&src).exists() {
         return;
     }
+    println!("cargo:rerun-if-changed={src}");
     let Some(out) = std::env::var_os("OUT_DIR").map(PathBuf::from) else {
         return;
     };
+    println!("cargo:rerun-if-env-changed=CC");
+    // CC may carry arguments ("ccache cc").
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
-    let built = Command::new(cc)
+    let mut cc = cc.split_whitespace();
+    let built = Command::new(cc.next().unwrap_or("cc"))
+        .args(cc)
         .args(["-nostdlib", "-static", "-no-pie", "-s"])
         .args(["-Wl,--build-id=none", "-Wl,-z,noseparate-code"])
         .args(["-Wl,-z,norelro", "-Wl,-z,noexecstack", "-o"])
@@ -33,11 +39,8 @@ fn trampoline() {
         .arg(&src)
         .status()
         .is_ok_and(|s| s.success());
-    if built {
-        println!("cargo:rustc-cfg=rrun_trampoline");
-    } else {
-        println!("cargo:warning=could not assemble {src}: the init is protected by re-execution");
-    }
+    assert!(built, "could not assemble {src} with the C compiler (CC)");
+    println!("cargo:rustc-cfg=rrun_trampoline");
 }
 
 fn commit() {

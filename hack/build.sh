@@ -19,4 +19,5 @@ cargo rustc --release --locked -p rrun --bin rrun -- \
 cp target/release/rrun target/release/rrun.debug
 strip --strip-all -o target/release/rrun.stripped target/release/rrun
 mv target/release/rrun.stripped target/release/rrun
-cargo rustc --release --locked -p probe --bin probe -- -C target-feature=+crt-static
+cargo rustc --release --locked -p probe --bin probe -- -C target-feature=+crt-static \
+    -C strip=symbols

@@ -21,21 +21,19 @@ only stops helping (hack/layout/README.md)."""
 import subprocess
 import sys
 
-ARCHIVES = [
-    "/usr/lib/x86_64-linux-gnu/libc.a",
-    "/usr/lib/x86_64-linux-gnu/libseccomp.a",
-]
 FIRST = ("parent:create", "child:create", "parent:run", "child:run")
 
 
 def archive_members():
-    gcc = subprocess.run(["cc", "-print-libgcc-file-name"], capture_output=True,
-                         text=True).stdout.strip()
-    libs = ARCHIVES + ([gcc, gcc.replace("libgcc.a", "libgcc_eh.a")] if gcc else [])
+    """The static archives rrun links, found as the C compiler finds them."""
+    def find(name):
+        return subprocess.run(["cc", f"-print-file-name={name}"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    libs = [find(n) for n in ("libc.a", "libseccomp.a", "libgcc.a", "libgcc_eh.a")]
     members = {}
     for lib in libs:
         out = subprocess.run(["nm", "-A", "--defined-only", lib], capture_output=True,
-                             text=True).stdout
+                             text=True, check=True).stdout
         for line in out.splitlines():
             p = line.split()
             if len(p) == 3 and p[1] in "tTwWiI":

@@ -19,9 +19,10 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 
 PTRACE_TRACEME, PTRACE_CONT, PTRACE_GETREGS, PTRACE_SETREGS = 0, 7, 12, 13
-PTRACE_SETOPTIONS, PTRACE_DETACH = 0x4200, 17
+PTRACE_SETOPTIONS, PTRACE_GETEVENTMSG = 0x4200, 0x4201
 OPTIONS = 0x02 | 0x04 | 0x08 | 0x10 | 0x100000  # FORK VFORK CLONE EXEC EXITKILL
 EVENT_EXEC = 4
 COMMANDS = {"create", "start", "run", "exec", "delete", "kill", "state", "list", "ps",
@@ -85,11 +86,39 @@ def command_of(pid):
     return "version" if b"--version" in args else "?"
 
 
+def parent_of(pid):
+    """PPid from /proc/<pid>/status (None if it is gone)."""
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("PPid:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def plant(pid, offset, data):
+    """Write into a stopped tracee's memory; False if it died meanwhile."""
+    try:
+        with open(f"/proc/{pid}/mem", "r+b", buffering=0) as m:
+            m.seek(offset)
+            m.write(data)
+        return True
+    except OSError:
+        return False
+
+
 def main():
     binp, out = sys.argv[1], sys.argv[2]
     cmd = sys.argv[sys.argv.index("--") + 1:]
-    copy = "/tmp/rrun-trace/rrun"
-    os.makedirs(os.path.dirname(copy), exist_ok=True)
+    work = tempfile.mkdtemp(prefix="rrun-trace.")
+    try:
+        trace(binp, out, cmd, os.path.join(work, "rrun"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def trace(binp, out, cmd, copy):
     shutil.copy(binp, copy)
     copy_st = os.stat(copy)
     base, text = text_segment(copy)
@@ -103,8 +132,11 @@ def main():
     hits = set()       # (role, address)
     pid0 = os.fork()
     if pid0 == 0:
-        ptrace(PTRACE_TRACEME, 0)
-        os.execvpe(cmd[0], cmd, dict(os.environ, RRUN_HOT=copy))
+        try:
+            ptrace(PTRACE_TRACEME, 0)
+            os.execvpe(cmd[0], cmd, dict(os.environ, RRUN_HOT=copy))
+        finally:
+            os._exit(127)
     os.waitpid(pid0, 0)
     ptrace(PTRACE_SETOPTIONS, pid0, 0, OPTIONS)
     ptrace(PTRACE_CONT, pid0)
@@ -131,34 +163,39 @@ def main():
                 ours = (st.st_dev, st.st_ino) == (copy_st.st_dev, copy_st.st_ino)
             except OSError:
                 ours = False
-            if ours:
-                with open(f"/proc/{pid}/mem", "r+b", buffering=0) as m:
-                    m.seek(base)
-                    m.write(planted)
+            if ours and plant(pid, base, planted):
                 role[pid] = f"parent:{command_of(pid)}"
             else:
                 role.pop(pid, None)
         elif sig == signal.SIGTRAP and event in (1, 2, 3):  # fork, vfork, clone
             child = ctypes.c_ulong()
-            libc.ptrace(0x4201, pid, None, ctypes.byref(child))  # GETEVENTMSG
+            libc.ptrace(PTRACE_GETEVENTMSG, pid, None, ctypes.byref(child))
             if pid in role:
                 role[child.value] = role[pid].replace("parent:", "child:")
+        elif sig == signal.SIGSTOP and event == 0 and pid not in role and pid != pid0:
+            # A new child's first stop can come before its parent's fork
+            # event: inherit the role now, before it runs into a breakpoint.
+            parent = parent_of(pid)
+            if parent in role:
+                role[pid] = role[parent].replace("parent:", "child:")
         elif sig == signal.SIGTRAP and event == 0 and pid in role:
             regs = Regs()
-            ptrace(PTRACE_GETREGS, pid, 0, ctypes.addressof(regs))
+            try:
+                ptrace(PTRACE_GETREGS, pid, 0, ctypes.addressof(regs))
+            except OSError:
+                continue  # gone
             addr = regs.rip - 1
             if addr in funcs:
                 hits.add((role[pid], addr))
-                with open(f"/proc/{pid}/mem", "r+b", buffering=0) as m:
-                    m.seek(addr)
-                    m.write(text[addr - base:addr - base + 1])
+                plant(pid, addr, text[addr - base:addr - base + 1])
                 regs.rip = addr
-                ptrace(PTRACE_SETREGS, pid, 0, ctypes.addressof(regs))
+                try:
+                    ptrace(PTRACE_SETREGS, pid, 0, ctypes.addressof(regs))
+                except OSError:
+                    continue
             else:
                 deliver = sig
-        elif sig == signal.SIGSTOP and event == 0:
-            deliver = 0  # the stop of a new child, or a real SIGSTOP (rare)
-        elif event == 0:
+        elif event == 0 and sig != signal.SIGSTOP:
             deliver = sig
         try:
             ptrace(PTRACE_CONT, pid, 0, deliver)
