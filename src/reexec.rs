@@ -22,6 +22,7 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 
+use crate::process::Handover;
 use crate::sys;
 
 /// Set in the environment of the re-executed rrun, so that it never
@@ -91,24 +92,29 @@ pub fn protect_before_plan(spec: &oci_spec::runtime::Spec) -> bool {
 }
 
 /// `create` and `run`, after the plan and before anything is made, when
-/// `protect_before_plan` said so: the start trampoline where the plan lets
-/// it serve, else re-execute now. None: no trampoline (re-execution was
-/// impossible, or not needed).
+/// `protect_before_plan` said so: where `immediate` (a `run` without a
+/// terminal) the init executes the program right after Ready, rrun's code
+/// never waiting in it; else the start trampoline where the plan lets it
+/// serve; else re-execute now (the init then waits as read-only rrun).
 pub fn protect_init(
     plan: &crate::spec::ContainerPlan,
     may_use_trampoline: bool,
-) -> Option<OwnedFd> {
+    immediate: bool,
+) -> Handover {
     use crate::process::trampoline;
     if !may_use_trampoline {
-        return None;
+        return Handover::WaitInRrun;
+    }
+    if immediate {
+        return Handover::Immediate;
     }
     if trampoline::fits_plan(plan) {
         if let Some(fd) = trampoline::load() {
-            return Some(fd);
+            return Handover::Trampoline(fd);
         }
     }
     ensure_readonly_self();
-    None
+    Handover::WaitInRrun
 }
 
 /// Re-execute from a read-only binary unless already doing so (`exec`, and

@@ -14,7 +14,10 @@ repo=$(cd "$here/../.." && pwd)
 [[ $(id -u) == 0 ]] || { echo "ab: needs root" >&2; exit 1; }
 old=$(realpath "$1") new=$(realpath "$2") n=${3:-120}
 work=$(mktemp -d /tmp/rrun-ab.XXXXXX)
-trap 'rm -rf -- "$work"' EXIT
+# The state roots on /run, as bench.sh's (a root on this machine's /tmp
+# costs each run an ext4 scan of recently deleted inodes).
+roots=/run/rrun-ab.$$
+trap 'rm -rf -- "$work" "$roots"' EXIT
 RRUN=$new "$repo/hack/mkbundle.sh" "$work/bundle" > /dev/null
 python3 - "$work/bundle/config.json" <<'PY'
 import json, sys
@@ -24,9 +27,9 @@ c["process"]["terminal"] = False
 json.dump(c, open(sys.argv[1], "w"))
 PY
 "$here/no-unified.sh" \
-    python3 - "$work" "$n" "$old" "$new" <<'PY'
+    python3 - "$work" "$roots" "$n" "$old" "$new" <<'PY'
 import os, statistics, sys, time
-work, n, bins = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+work, roots, n, bins = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
 res = {b: ([], []) for b in bins}
 for i in range(n):
     for k, b in enumerate(bins if i % 2 == 0 else bins[::-1]):
@@ -35,7 +38,7 @@ for i in range(n):
         if pid == 0:
             fd = os.open("/dev/null", os.O_RDWR)
             os.dup2(fd, 1); os.dup2(fd, 2)
-            root = f"{work}/root{bins.index(b)}"
+            root = f"{roots}/root{bins.index(b)}"
             os.execv(b, [b, "--root", root, "run", "-b", f"{work}/bundle", f"ab{i}"])
         _, status, ru = os.wait4(pid, 0)
         t1 = time.monotonic_ns()

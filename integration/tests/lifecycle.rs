@@ -183,33 +183,77 @@ fn without_the_trampoline_the_init_waits_as_read_only_rrun() {
     }
 }
 
+/// A bundle whose program is found but cannot be executed, optionally
+/// with a seccomp filter refusing one syscall.
+fn garbage_program(denied: Option<&str>) -> Bundle {
+    let mut b = Bundle::new("noexec").args(&["/garbage", "x"]);
+    let root = b.private_rootfs();
+    std::fs::write(root.join("garbage"), "not a program").expect("write");
+    std::fs::set_permissions(
+        root.join("garbage"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    match denied {
+        Some(name) => b.denying(name),
+        None => b,
+    }
+}
+
+const GARBAGE_ERROR: &str = "rrun: exec \"/garbage\": exec format error";
+
 /// A program that is found but cannot be executed: the container process
-/// says why on its stderr and exits 127, with or without the trampoline.
+/// says why on its stderr and exits 127. `run` starts it right after the
+/// setup (the immediate start), with or without a filter.
 #[test]
 fn a_program_that_cannot_be_executed_exits_127_with_the_reason() {
     if !is_rrun() {
         return; // runc 1.1.5 reports it as its own failure, exit status 1
     }
     for seccomp in [None, Some("execveat")] {
-        let mut b = Bundle::new("noexec").args(&["/garbage", "x"]);
-        let root = b.private_rootfs();
-        std::fs::write(root.join("garbage"), "not a program").expect("write");
-        std::fs::set_permissions(
-            root.join("garbage"),
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .expect("chmod");
-        if let Some(name) = seccomp {
-            b = b.denying(name);
-        }
-        let r = run(&b);
+        let r = run(&garbage_program(seccomp));
         assert_eq!(r.code, 127, "{seccomp:?}: {r:?}");
         assert!(
-            r.stderr
-                .contains("rrun: exec \"/garbage\": exec format error"),
+            r.stderr.contains(GARBAGE_ERROR),
             "{seccomp:?}: {}",
             r.stderr
         );
+    }
+}
+
+/// The same after create and start, from the start trampoline (no filter)
+/// and from the init waiting as read-only rrun (a filter refusing
+/// execveat: the trampoline does not fit). The message goes to the
+/// container's stderr, which is `create`'s.
+#[test]
+fn a_created_program_that_cannot_be_executed_says_why() {
+    if !is_rrun() {
+        return;
+    }
+    for seccomp in [None, Some("execveat")] {
+        let b = garbage_program(seccomp);
+        b.write();
+        let id = unique_id("noexec");
+        let err = env().scratch.join(format!("{id}.err"));
+        let created = rt(&["create", "--bundle", b.path().to_str().unwrap_or("."), &id])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&err).expect("stderr file"))
+            .status()
+            .expect("spawn create");
+        let c = Container { id, bundle: b };
+        assert!(created.success(), "{seccomp:?}: create failed");
+        let waiting = exe_of(c.pid());
+        assert_eq!(
+            waiting.starts_with("/memfd:rrun-init"),
+            seccomp.is_none(),
+            "{seccomp:?}: {waiting}"
+        );
+        let _ = c.start();
+        assert!(c.wait_status("stopped"), "{seccomp:?}");
+        let text = std::fs::read_to_string(&err).unwrap_or_default();
+        let _ = std::fs::remove_file(&err);
+        assert!(text.contains(GARBAGE_ERROR), "{seccomp:?}: {text}");
     }
 }
 

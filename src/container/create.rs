@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use super::Globals;
 use crate::error::{Error, Result, SysContext};
 use crate::process::spawn::{self, Spawned};
+use crate::process::Handover;
 use crate::spec::{self, ContainerPlan, PlanContext};
 use crate::state::{State, StateDir, Status};
 use crate::{clock, logging, proc_files, tty};
@@ -31,6 +32,8 @@ pub struct Created {
     pub state: State,
     pub dir: StateDir,
     pub init: Spawned,
+    /// Its program runs already (`run`'s immediate start).
+    pub started: bool,
 }
 
 fn absolute(p: &Path) -> Result<PathBuf> {
@@ -83,8 +86,11 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
             "cannot use console socket if runc will not detach or allocate tty".into(),
         ));
     }
-    // Before anything is made: this may still re-execute rrun.
-    let trampoline = crate::reexec::protect_init(&plan, may_use_trampoline);
+    // Before anything is made: this may still re-execute rrun. `run`
+    // without a terminal starts the program as soon as the init is ready.
+    let immediate = !detached_start && !plan.process.terminal;
+    let handover = crate::reexec::protect_init(&plan, may_use_trampoline, immediate);
+    let started = matches!(handover, Handover::Immediate);
     let dir = StateDir::create(&g.root, &o.id)?;
     let mut undo = Undo {
         dir: Some(dir.dir.clone()),
@@ -143,10 +149,15 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
     };
     // A create that fails from here on has run hooks: poststop runs too.
     undo.poststop = (!state.poststop.is_empty()).then(|| state.clone());
-    let init = spawn::spawn(&plan, start_socket, trampoline, &hook_state)?;
+    let init = spawn::spawn(&plan, start_socket, handover, &hook_state)?;
     undo.init = Some(init.pid);
     if let (Some(pty), Some(sock)) = (&init.pty, &o.console_socket) {
         tty::send_to_console_socket(sock, pty.as_fd())?;
+    }
+    if started {
+        // The state appears only once the init's execve has ended its sync
+        // socket: no `exec` can join while rrun's code runs in it.
+        init.wait_exec()?;
     }
     state.pid = init.pid;
     state.pid_start_time = proc_files::start_time(init.pid).unwrap_or(0);
@@ -160,6 +171,7 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
         state,
         dir,
         init,
+        started,
     })
 }
 

@@ -26,10 +26,14 @@ pub fn run(g: &Globals, o: &RunOptions) -> Result<i32> {
     co.detach = o.detach;
     let mut c = create(g, &co, false)?;
     let proxy = c.init.pty.is_some() && o.create.console_socket.is_none();
-    c.init.release()?;
     // poststart after the program runs: the init's end of the sync socket
     // is close-on-exec (a failed startContainer hook arrives as an Error).
-    if let Err(e) = c.init.wait_exec().and_then(|_| start::poststart(&c.state)) {
+    let running = if c.started {
+        Ok(())
+    } else {
+        c.init.release().and_then(|()| c.init.wait_exec())
+    };
+    if let Err(e) = running.and_then(|()| start::poststart(&c.state)) {
         start::stop_and_destroy(c.dir, &c.state);
         return Err(e);
     }

@@ -14,6 +14,7 @@ use nix::unistd::{setresgid, setresuid, Gid, Uid};
 use super::finish;
 use super::sync::{Msg, SyncSocket};
 use super::trampoline;
+use super::Handover;
 use crate::cgroups::join::{self, TasksFile};
 use crate::error::{AtStep, StepError};
 use crate::namespaces::{self, NsKind};
@@ -34,9 +35,9 @@ pub struct InitFds {
     pub idmaps: Vec<(usize, OwnedFd)>,
     /// The v1 cgroups we join ourselves, first of all (cgroups/join.rs).
     pub tasks: Vec<TasksFile>,
-    /// The start trampoline (trampoline.rs): the init becomes it instead of
-    /// waiting for start itself.
-    pub trampoline: Option<OwnedFd>,
+    /// How it hands over to the program (the start trampoline's
+    /// descriptor, when it becomes the trampoline: trampoline.rs).
+    pub handover: Handover,
 }
 
 /// Entry point in the child after clone3: never returns.
@@ -164,17 +165,27 @@ fn recipe(
     let program = finish::confine(p, plan.seccomp.as_ref(), &fds.sync, &fds.proc)?;
 
     sys::set_parent_death_signal(0).at(|| "clear parent death signal")?;
-    if let Some(trampoline) = &fds.trampoline {
-        let start = fds.start_socket.as_ref();
-        let e = trampoline::exec(
-            trampoline.as_fd(),
-            p,
-            plan.preserve_fds,
-            &program,
-            &fds.sync,
-            start,
-        );
-        return Err(e);
+    match &fds.handover {
+        Handover::Trampoline(trampoline) => {
+            let start = fds.start_socket.as_ref();
+            let e = trampoline::exec(
+                trampoline.as_fd(),
+                p,
+                plan.preserve_fds,
+                &program,
+                &fds.sync,
+                start,
+            );
+            return Err(e);
+        }
+        Handover::Immediate => {
+            // `run`: nobody else can reach us (a new pid namespace, no
+            // hooks inside; `exec` waits for the state, saved once our
+            // execve has ended the sync socket).
+            fds.sync.send(&Msg::Ready).at(|| "sync Ready")?;
+            finish::exec_program(p, plan.preserve_fds, &program)
+        }
+        Handover::WaitInRrun => {}
     }
     fds.sync.send(&Msg::Ready).at(|| "sync Ready")?;
     // Wait for start; then the startContainer hooks, in the container, after

@@ -10,3 +10,19 @@ pub mod plan;
 pub mod spawn;
 pub mod sync;
 pub mod trampoline;
+
+use std::os::fd::OwnedFd;
+
+/// How the init hands over to the container's program once it is set up
+/// (docs/design.md, "The start trampoline" and "Immediate start").
+pub enum Handover {
+    /// It waits for start as rrun (re-executed from a read-only binary
+    /// where the CVE-2019-5736 protection needs it).
+    WaitInRrun,
+    /// It waits for start as the sealed start trampoline (`create`).
+    Trampoline(OwnedFd),
+    /// It does not wait: it executes the program right after Ready (`run`
+    /// without a terminal, of a container no other process can reach while
+    /// rrun's code runs in the init).
+    Immediate,
+}

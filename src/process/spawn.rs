@@ -12,6 +12,7 @@ use nix::unistd::Pid;
 
 use super::init::{self, InitFds};
 use super::sync::{self, Msg, SyncSocket};
+use super::Handover;
 use crate::cgroups::{self, join::TasksFile};
 use crate::error::{Error, Result, StepError, SysContext};
 use crate::hooks;
@@ -189,13 +190,13 @@ where
 }
 
 /// Clone the init for `plan` and drive it to Ready. `start_socket` is the
-/// listening exec.sock (None for `run`); `trampoline` the start trampoline
-/// the init becomes (process/trampoline.rs); `state_json(pid)` is the state
+/// listening exec.sock (None for `run`); `handover` how the init hands
+/// over to the program (process/mod.rs); `state_json(pid)` is the state
 /// for hooks.
 pub fn spawn(
     plan: &ContainerPlan,
     start_socket: Option<OwnedFd>,
-    trampoline: Option<OwnedFd>,
+    handover: Handover,
     state_json: &dyn Fn(i32) -> String,
 ) -> Result<Spawned> {
     let min_fd = 3 + plan.preserve_fds as i32;
@@ -206,7 +207,10 @@ pub fn spawn(
         .map(|(k, fd)| Ok((k, above(fd, min_fd)?)))
         .collect::<Result<Vec<_>>>()?;
     let start_socket = start_socket.map(|f| above(f, min_fd)).transpose()?;
-    let trampoline = trampoline.map(|f| above(f, min_fd)).transpose()?;
+    let handover = match handover {
+        Handover::Trampoline(fd) => Handover::Trampoline(above(fd, min_fd)?),
+        other => other,
+    };
     let idmaps = idmap_userns(plan, &proc)?
         .into_iter()
         .map(|(i, fd)| Ok((i, above(fd, min_fd)?)))
@@ -263,7 +267,7 @@ pub fn spawn(
             joins,
             idmaps,
             tasks,
-            trampoline,
+            handover,
         };
         init::child_main(plan, fds, cgroupns_done)
     };
