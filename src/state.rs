@@ -18,7 +18,9 @@ use crate::hooks::HookPlan;
 
 pub const DEFAULT_ROOT: &str = "/run/rrun";
 const STATE_FILE: &str = "state.json";
-/// A copy of the bundle's config.json, for exec and update.
+/// The copy of the bundle's config.json that earlier builds of rrun kept
+/// beside state.json (now `State::config`), read by `exec` of the
+/// containers they created.
 pub const CONFIG_FILE: &str = "config.json";
 /// Compiled seccomp programs, under --root (ids starting with ".rrun-" are
 /// reserved for rrun's own entries).
@@ -104,6 +106,10 @@ pub struct State {
     pub pid_ns: bool,
     #[serde(default)]
     pub rootless: bool,
+    /// The bundle's config.json as `create` read it (`exec` takes the
+    /// process defaults and namespaces from it): one file less to write.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<Box<serde_json::value::RawValue>>,
 }
 
 /// The runtime-spec state document (`rrun state`), in runc's field order.
@@ -333,10 +339,19 @@ mod tests {
             poststop: vec![],
             pid_ns: true,
             rootless: false,
+            config: serde_json::value::RawValue::from_string(
+                "{\n \"ociVersion\": \"1.3.0\",\n \"process\": {\"args\": [\"sh\"]}\n}".into(),
+            )
+            .ok(),
         };
         dir.save(&st).expect("save");
         let back = load_from(&dir.dir).expect("load");
         assert_eq!(back.id, "c1");
+        // The config travels verbatim, spacing included.
+        assert_eq!(
+            back.config.as_ref().map(|c| c.get()),
+            st.config.as_ref().map(|c| c.get())
+        );
         assert!(back.init_alive());
         assert_eq!(status_of(&dir.dir, &back), Status::Running);
         let mut dead = back.clone();

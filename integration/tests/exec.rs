@@ -62,6 +62,39 @@ fn exec_joins_the_container() {
     assert_eq!(r["seccomp"], "0");
 }
 
+/// rrun's exec takes the process defaults of the config the container was
+/// created with (kept in its state, as crun and youki keep a copy):
+/// editing the bundle's config.json afterwards changes nothing, and nothing
+/// but state.json is kept in the state dir. runc re-reads the bundle's
+/// config.json at exec (docs/differences.md).
+#[test]
+fn exec_takes_the_config_the_container_was_created_with() {
+    let c = running(
+        "cfg",
+        Bundle::new("excfg").set("/process/env", json!(["PATH=/bin", "WHEN=created"])),
+    );
+    let path = c.bundle.path().join("config.json");
+    let mut edited: Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("read config.json")).expect("json");
+    edited["process"]["env"] = json!(["PATH=/bin", "WHEN=edited"]);
+    std::fs::write(&path, serde_json::to_vec(&edited).expect("encode")).expect("write");
+    let seen = report_of(&c, &[])["env"].to_string();
+    let (kept, not) = if is_rrun() {
+        ("WHEN=created", "WHEN=edited")
+    } else {
+        ("WHEN=edited", "WHEN=created")
+    };
+    assert!(seen.contains(kept) && !seen.contains(not), "{seen}");
+    if is_rrun() {
+        let kept: Vec<String> = std::fs::read_dir(env().state_root.join(&c.id))
+            .expect("state dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(kept, ["state.json"], "{kept:?}");
+    }
+}
+
 #[test]
 fn exec_returns_the_exit_status() {
     let c = running("rc", Bundle::new("exrc"));

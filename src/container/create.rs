@@ -60,7 +60,7 @@ fn listen_fds() -> u32 {
 /// message instead of through exec.sock.
 pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Created> {
     let bundle = absolute(&o.bundle)?;
-    let spec = spec::load_config(&bundle)?;
+    let (spec, config_text) = spec::load_config(&bundle)?;
     // CVE-2019-5736: a container the start trampoline cannot serve
     // re-executes rrun now, before the plan (it is made again after).
     let may_use_trampoline = crate::reexec::protect_before_plan(&spec);
@@ -98,11 +98,6 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
         init: None,
         poststop: None,
     };
-    std::fs::copy(
-        bundle.join("config.json"),
-        dir.dir.join(crate::state::CONFIG_FILE),
-    )
-    .step(|| "save config.json")?;
     if let Err(e) = plan.cgroup.create() {
         if !g.rootless {
             return Err(e.into());
@@ -141,6 +136,7 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
         poststop: plan.hooks.poststop.clone(),
         pid_ns: plan.namespaces.has(crate::namespaces::NsKind::Pid),
         rootless: g.rootless,
+        config: Some(keep_config(config_text)?),
     };
     let hook_state = |pid: i32| {
         let mut s = state.clone();
@@ -173,6 +169,15 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
         init,
         started,
     })
+}
+
+/// config.json's text, as it goes into the state (parsed already: valid
+/// UTF-8 JSON).
+fn keep_config(text: Vec<u8>) -> Result<Box<serde_json::value::RawValue>> {
+    String::from_utf8(text)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::value::RawValue::from_string(t).map_err(|e| e.to_string()))
+        .map_err(|e| Error::Other(format!("keep config.json in the state: {e}")))
 }
 
 /// What to undo when create fails half-way: the init, the cgroup, the

@@ -4,7 +4,7 @@
 //! overrides, or taken whole from --process.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
@@ -54,7 +54,7 @@ pub fn exec(g: &Globals, o: &ExecOptions) -> Result<i32> {
         }
         _ => {}
     }
-    let spec: Spec = load::load_file(&dir.dir.join(crate::state::CONFIG_FILE), load::parse_config)?;
+    let spec = container_config(&dir.dir, &st)?;
     let process = exec_process(&spec, o)?;
     if process.terminal && o.console_socket.is_none() && o.detach {
         return Err(Error::Other(
@@ -90,6 +90,19 @@ pub fn exec(g: &Globals, o: &ExecOptions) -> Result<i32> {
     }
     let proxy = child.pty.is_some() && o.console_socket.is_none();
     foreground::wait(&child, proxy)
+}
+
+/// The config the container was created with: kept in its state (or, for
+/// containers of earlier rrun builds, in a config.json beside it).
+fn container_config(dir: &Path, st: &State) -> Result<Spec> {
+    Ok(match &st.config {
+        Some(text) => load::parse_named(
+            &dir.join("state.json"),
+            text.get().as_bytes(),
+            load::parse_config,
+        )?,
+        None => load::load_file(&dir.join(crate::state::CONFIG_FILE), load::parse_config)?,
+    })
 }
 
 fn has_ns(spec: &Spec, kind: NsKind) -> bool {

@@ -8,8 +8,13 @@ use oci_spec::runtime::Spec;
 use super::SpecError;
 use crate::error::io_text;
 
-pub fn load_config(bundle: &Path) -> Result<Spec, SpecError> {
-    load_file(&bundle.join("config.json"), parse_config)
+/// The bundle's config.json, parsed, and its text (kept in the state for
+/// `exec`).
+pub fn load_config(bundle: &Path) -> Result<(Spec, Vec<u8>), SpecError> {
+    let path = bundle.join("config.json");
+    let text = read(&path)?;
+    let spec = parse_named(&path, &text, parse_config)?;
+    Ok((spec, text))
 }
 
 /// A parse result: the value, or the JSON path that failed and why.
@@ -18,11 +23,23 @@ pub type Parsed<T> = Result<T, (String, String)>;
 /// Read and parse a JSON file (config.json, exec's process.json), naming it
 /// in errors.
 pub fn load_file<T>(path: &Path, parse: fn(&[u8]) -> Parsed<T>) -> Result<T, SpecError> {
-    let text = std::fs::read(path).map_err(|e| SpecError::Read {
+    parse_named(path, &read(path)?, parse)
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, SpecError> {
+    std::fs::read(path).map_err(|e| SpecError::Read {
         path: path.display().to_string(),
         cause: io_text(&e),
-    })?;
-    parse(&text).map_err(|(field, message)| SpecError::Parse {
+    })
+}
+
+/// Parse `text`, naming `path` (where it came from) in errors.
+pub fn parse_named<T>(
+    path: &Path,
+    text: &[u8],
+    parse: fn(&[u8]) -> Parsed<T>,
+) -> Result<T, SpecError> {
+    parse(text).map_err(|(field, message)| SpecError::Parse {
         path: path.display().to_string(),
         field,
         message,
