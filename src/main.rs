@@ -1,5 +1,12 @@
 //! rrun's entry point: parse the command line, configure the log, run the
 //! command, print the error chain once and choose the exit status.
+//!
+//! The C runtime calls `main` here directly: std's own start-up is skipped.
+//! It would read /proc/self/maps for the main thread's stack guard and set
+//! up a stack-overflow handler on an alternate stack (16 system calls on
+//! every invocation); `sys::standard_start` keeps the two parts rrun relies
+//! on (docs/performance.md).
+#![no_main]
 
 use std::io::Write;
 
@@ -7,7 +14,14 @@ use clap::Parser;
 use rrun::cli::{self, Cli};
 use rrun::logging;
 
-fn main() {
+#[no_mangle]
+extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    rrun::sys::standard_start();
+    // std::process::exit flushes stdout (`state` ends without a newline).
+    std::process::exit(rrun_main())
+}
+
+fn rrun_main() -> i32 {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // exec sends a process into a running container: run it from a
     // read-only binary, re-executed before the full parse (which the new
@@ -27,7 +41,7 @@ fn main() {
     rrun::testpoint::init();
     if cli.version {
         let _ = std::io::stdout().write_all(cli::version_text().as_bytes());
-        return;
+        return 0;
     }
     let format = match cli.log_format.as_str() {
         "text" => logging::Format::Text,
@@ -42,14 +56,14 @@ fn main() {
         std::process::exit(1);
     }
     match cli::dispatch(&cli) {
-        Ok(code) => std::process::exit(code),
+        Ok(code) => code,
         Err(e) => {
             let msg = format!("{}: {e}", cli.context());
             logging::error(&msg);
             if logging::to_file() {
                 eprintln!("{msg}");
             }
-            std::process::exit(1);
+            1
         }
     }
 }

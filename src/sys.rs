@@ -101,6 +101,38 @@ pub fn clone3(flags: u64, want_pidfd: bool, cgroup_fd: Option<RawFd>) -> nix::Re
     })
 }
 
+/// What std's start-up does that rrun relies on (src/main.rs skips the
+/// rest): descriptors 0, 1 and 2 open, on /dev/null where they were closed
+/// (no file rrun opens may become a container's stdio by taking their
+/// number), and SIGPIPE ignored (a closed pipe is an EPIPE error, not
+/// death; the container's process gets its signals reset).
+pub fn standard_start() {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd {
+        fd,
+        events: 0,
+        revents: 0,
+    });
+    // SAFETY: poll on our own array of three entries.
+    let polled = unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) } >= 0;
+    for p in &fds {
+        let closed = if polled {
+            p.revents & libc::POLLNVAL != 0
+        } else {
+            // SAFETY: fcntl(F_GETFD) only inspects the descriptor.
+            let flags = unsafe { libc::fcntl(p.fd, libc::F_GETFD) };
+            flags < 0 && Errno::last() == Errno::EBADF
+        };
+        // The lowest free number is this one: 0, 1 and 2 are done in order.
+        // SAFETY: open of a constant path; the descriptor is kept for good.
+        if closed && unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) } != p.fd {
+            // SAFETY: abort is always safe; std aborts here too.
+            unsafe { libc::abort() };
+        }
+    }
+    // SAFETY: setting a signal's disposition to SIG_IGN.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+}
+
 /// Leave the process at once, without running atexit handlers or flushing
 /// stdio buffers shared with the parent.
 pub fn exit_now(code: i32) -> ! {

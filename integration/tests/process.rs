@@ -169,6 +169,41 @@ fn only_stdio_reaches_the_container() {
     assert!(fds.len() <= 4);
 }
 
+/// A runtime started with stdin closed: no file it opens takes number 0
+/// (rrun puts /dev/null there first, as std's start-up did), so the
+/// container's stdin is /dev/null, not one of the runtime's files (runc
+/// 1.1.5's is one of runc's pipes).
+#[test]
+fn a_closed_stdin_becomes_dev_null_not_a_runtime_file() {
+    use std::os::unix::process::CommandExt;
+    let b = Bundle::new("nostdin").args(&["/bin/readlink", "/proc/self/fd/0"]);
+    b.write();
+    let id = unique_id("nostdin");
+    let mut cmd = rt(&["run", "--bundle", b.path().to_str().unwrap_or("."), &id]);
+    // SAFETY: close is async-signal-safe; it runs in the forked child only.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::close(0);
+            Ok(())
+        });
+    }
+    let out = cmd.output().expect("run");
+    let _ = runtime(&["delete", "--force", &id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdin = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    if is_rrun() {
+        assert_eq!(stdin, "/dev/null");
+    } else {
+        // runc 1.1.5 hands the container one of its own pipes
+        // (docs/differences.md).
+        assert!(stdin.starts_with("pipe:"), "{stdin}");
+    }
+}
+
 #[test]
 fn preserve_fds_passes_extra_descriptors() {
     use std::os::fd::AsRawFd;

@@ -260,9 +260,7 @@ impl Cgroup {
         }
         if let Some(rules) = &plan.devices {
             if let Some(d) = self.v1_dir("devices") {
-                for rule in rules {
-                    write_file(&d.path, rule.v1_file(), &rule.v1_line())?;
-                }
+                write_device_rules(&d.path, rules)?;
             }
         }
         Ok(())
@@ -430,21 +428,51 @@ impl Cgroup {
 
 pub fn write_file(dir: &Path, file: &str, value: &str) -> Result<(), CgroupError> {
     let path = dir.join(file);
-    std::fs::write(&path, value).map_err(|e| {
-        // cgroupfs refuses to create a file it lacks (EACCES/EPERM): say
-        // what that means rather than "permission denied".
-        let cause = if path.exists() {
-            cause(&e)
-        } else {
-            "this kernel's cgroup has no such file (the setting is not supported on this host)"
-                .to_string()
+    std::fs::write(&path, value).map_err(|e| write_error(&path, value, &e))
+}
+
+fn write_error(path: &Path, value: &str, e: &std::io::Error) -> CgroupError {
+    // cgroupfs refuses to create a file it lacks (EACCES/EPERM): say what
+    // that means rather than "permission denied".
+    let cause = if path.exists() {
+        cause(e)
+    } else {
+        "this kernel's cgroup has no such file (the setting is not supported on this host)"
+            .to_string()
+    };
+    CgroupError::Write {
+        path: path.display().to_string(),
+        value: value.to_string(),
+        cause,
+    }
+}
+
+/// v1 device rules, in order: one write(2) per rule (the kernel parses one
+/// rule per write) through one descriptor per file, devices.allow and
+/// devices.deny, instead of an open and close around each.
+fn write_device_rules(dir: &Path, rules: &[devices::DeviceRule]) -> Result<(), CgroupError> {
+    use std::io::Write as _;
+    let mut files: Vec<(&'static str, std::fs::File)> = Vec::with_capacity(2);
+    for rule in rules {
+        let (name, line) = (rule.v1_file(), rule.v1_line());
+        let path = dir.join(name);
+        let i = match files.iter().position(|(n, _)| *n == name) {
+            Some(i) => i,
+            None => {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map_err(|e| write_error(&path, &line, &e))?;
+                files.push((name, f));
+                files.len() - 1
+            }
         };
-        CgroupError::Write {
-            path: path.display().to_string(),
-            value: value.to_string(),
-            cause,
-        }
-    })
+        files[i]
+            .1
+            .write_all(line.as_bytes())
+            .map_err(|e| write_error(&path, &line, &e))?;
+    }
+    Ok(())
 }
 
 pub fn read_file(dir: &Path, file: &str) -> Result<String, CgroupError> {
