@@ -307,6 +307,11 @@ fn apply_process_attributes(plan: &ContainerPlan) -> Result<(), StepError> {
 /// The state for a hook run in the container: our pid as the container
 /// sees it, and the given status.
 fn container_state(json: &str, status: &str) -> String {
+    // No hooks, no state: skip the parse (a failing one costs serde_json's
+    // error position, and with it a CPU-feature probe, in every init).
+    if json.is_empty() {
+        return String::new();
+    }
     let Ok(mut v) = serde_json::from_str::<serde_json::Value>(json) else {
         return json.to_string();
     };
