@@ -10,8 +10,7 @@
 
 use std::io::Write;
 
-use clap::Parser;
-use rrun::cli::{self, Cli};
+use rrun::cli;
 use rrun::logging;
 
 #[no_mangle]
@@ -30,7 +29,7 @@ fn rrun_main() -> i32 {
     if cli::subcommand_in(args.get(1..).unwrap_or_default()) == Some("exec") {
         rrun::reexec::ensure_readonly_self();
     }
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match cli::parse(&args) {
         Ok(c) => c,
         Err(e) => {
             let code = if e.use_stderr() { 1 } else { 0 };
@@ -39,11 +38,11 @@ fn rrun_main() -> i32 {
         }
     };
     rrun::testpoint::init();
-    if cli.version {
+    if cli.flags.version {
         let _ = std::io::stdout().write_all(cli::version_text().as_bytes());
         return 0;
     }
-    let format = match cli.log_format.as_str() {
+    let format = match cli.flags.log_format.as_str() {
         "text" => logging::Format::Text,
         "json" => logging::Format::Json,
         other => {
@@ -51,7 +50,7 @@ fn rrun_main() -> i32 {
             std::process::exit(1);
         }
     };
-    if let Err(e) = logging::init(cli.log.as_deref(), format, cli.debug) {
+    if let Err(e) = logging::init(cli.flags.log.as_deref(), format, cli.flags.debug) {
         eprintln!("open log file: {e}");
         std::process::exit(1);
     }

@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 use crate::logging;
 use crate::state::DEFAULT_ROOT;
 
+mod parse;
+pub use parse::parse;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "rrun",
@@ -19,6 +22,15 @@ use crate::state::DEFAULT_ROOT;
     disable_version_flag = true
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub flags: GlobalFlags,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The global flags, before the subcommand (runc's).
+#[derive(Debug, Args)]
+pub struct GlobalFlags {
     /// root directory for storage of container state (this should be located in tmpfs)
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
@@ -40,8 +52,6 @@ pub struct Cli {
     /// print the version
     #[arg(short = 'v', long)]
     pub version: bool,
-    #[command(subcommand)]
-    pub command: Option<Command>,
 }
 
 /// The subcommand argv names, found without parsing all of it: the first
@@ -478,14 +488,14 @@ impl Cli {
     pub fn globals(&self) -> Globals {
         // --rootless auto: not root, or root of a user namespace (runc's rule
         // for cgroupfs).
-        let rootless = match self.rootless.as_str() {
+        let rootless = match self.flags.rootless.as_str() {
             "true" => true,
             "false" => false,
             _ => crate::userns::rootless_caller(),
         };
         Globals {
-            root: self.root.clone().unwrap_or_else(default_root),
-            systemd_cgroup: self.systemd_cgroup,
+            root: self.flags.root.clone().unwrap_or_else(default_root),
+            systemd_cgroup: self.flags.systemd_cgroup,
             rootless,
         }
     }
@@ -518,7 +528,7 @@ impl Cli {
 /// Run the command; returns the process exit status.
 pub fn dispatch(cli: &Cli) -> Result<i32> {
     let g = cli.globals();
-    if cli.systemd_cgroup {
+    if cli.flags.systemd_cgroup {
         logging::debug("--systemd-cgroup: no systemd here, cgroupfs paths are used");
     }
     let out = |s: String| {
