@@ -6,7 +6,8 @@
 //!   <dir>/<point>.ready and waits (at most 30 s) for <dir>/<point>.go.
 //! - `disabled(protection)`: RRUN_TEST_DISABLE=<name>[,<name>...] turns a
 //!   protection off, to show that its attack test then fails.
-//!   Names: readonly-self, cwd-check, in-root-mounts, dev-null-check.
+//!   Names: readonly-self, cwd-check, in-root-mounts, dev-null-check,
+//!   state-after-exec.
 
 #[cfg(feature = "attack-tests")]
 pub fn pause(point: &str) {

@@ -150,9 +150,11 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
     if let (Some(pty), Some(sock)) = (&init.pty, &o.console_socket) {
         tty::send_to_console_socket(sock, pty.as_fd())?;
     }
-    if started {
-        // The state appears only once the init's execve has ended its sync
-        // socket: no `exec` can join while rrun's code runs in it.
+    // The state appears only once the init's execve has ended its sync
+    // socket: no `exec` can join while rrun's code runs in it. (The attack
+    // test switches this off to show what it prevents.)
+    let state_first = started && crate::testpoint::disabled("state-after-exec");
+    if started && !state_first {
         init.wait_exec()?;
     }
     state.pid = init.pid;
@@ -160,6 +162,9 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
     dir.save(&state)?;
     if let Some(pf) = &o.pid_file {
         write_pid_file(pf, init.pid)?;
+    }
+    if state_first {
+        init.wait_exec()?;
     }
     undo.disarm();
     Ok(Created {

@@ -183,6 +183,7 @@ fn recipe(
             // hooks inside; `exec` waits for the state, saved once our
             // execve has ended the sync socket).
             fds.sync.send(&Msg::Ready).at(|| "sync Ready")?;
+            crate::testpoint::pause("immediate-ready");
             finish::exec_program(p, plan.preserve_fds, &program)
         }
         Handover::WaitInRrun => {}
