@@ -35,14 +35,26 @@ impl SeccompData {
 const SECCOMP_RET_ACTION_FULL: u32 = 0xffff_0000;
 const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
 const SECCOMP_RET_LOG: u32 = 0x7ffc_0000;
+const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
 
 /// Does the program let the syscall run (SCMP_ACT_ALLOW or SCMP_ACT_LOG)?
 /// No answer (false) for a program this evaluator cannot follow.
 pub fn allows(bpf: &[u8], data: &SeccompData) -> bool {
-    run(bpf, data).is_some_and(|ret| {
-        let action = ret & SECCOMP_RET_ACTION_FULL;
-        action == SECCOMP_RET_ALLOW || action == SECCOMP_RET_LOG
-    })
+    action_is(bpf, data, &[SECCOMP_RET_ALLOW, SECCOMP_RET_LOG])
+}
+
+/// Does the caller go on: the syscall runs, or fails with an errno
+/// (SCMP_ACT_ERRNO)? For calls whose failure the caller ignores.
+pub fn returns(bpf: &[u8], data: &SeccompData) -> bool {
+    action_is(
+        bpf,
+        data,
+        &[SECCOMP_RET_ALLOW, SECCOMP_RET_LOG, SECCOMP_RET_ERRNO],
+    )
+}
+
+fn action_is(bpf: &[u8], data: &SeccompData, actions: &[u32]) -> bool {
+    run(bpf, data).is_some_and(|ret| actions.contains(&(ret & SECCOMP_RET_ACTION_FULL)))
 }
 
 /// The value the program returns for `data`, None if it does something
