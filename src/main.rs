@@ -6,17 +6,28 @@
 //! up a stack-overflow handler on an alternate stack (16 system calls on
 //! every invocation); `sys::standard_start` keeps the two parts rrun relies
 //! on (docs/performance.md).
-#![no_main]
+// Only with glibc, which hands argv to std without std's start-up (musl
+// does not); a test build keeps std's entry point for its harness.
+#![cfg_attr(all(not(test), target_env = "gnu"), no_main)]
 
 use std::io::Write;
 
 use rrun::cli;
 use rrun::logging;
 
+#[cfg(all(not(test), target_env = "gnu"))]
 #[no_mangle]
 extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
     rrun::sys::standard_start();
     // std::process::exit flushes stdout (`state` ends without a newline).
+    std::process::exit(rrun_main())
+}
+
+/// std's entry point, where the C one cannot serve.
+#[cfg(any(test, not(target_env = "gnu")))]
+#[cfg_attr(test, allow(dead_code))]
+fn main() {
+    rrun::sys::standard_start();
     std::process::exit(rrun_main())
 }
 

@@ -92,10 +92,10 @@ pub fn protect_before_plan(spec: &oci_spec::runtime::Spec) -> bool {
 }
 
 /// `create` and `run`, after the plan and before anything is made, when
-/// `protect_before_plan` said so: where `immediate` (a `run` without a
-/// terminal) the init executes the program right after Ready, rrun's code
-/// never waiting in it; else the start trampoline where the plan lets it
-/// serve; else re-execute now (the init then waits as read-only rrun).
+/// `protect_before_plan` said so: the start trampoline where the plan lets
+/// it serve (`immediate`: a `run` without a terminal, which it starts
+/// without waiting), else re-execute now (the init then waits as
+/// read-only rrun).
 pub fn protect_init(
     plan: &crate::spec::ContainerPlan,
     may_use_trampoline: bool,
@@ -105,12 +105,13 @@ pub fn protect_init(
     if !may_use_trampoline {
         return Handover::WaitInRrun;
     }
-    if immediate {
-        return Handover::Immediate;
-    }
     if trampoline::fits_plan(plan) {
         if let Some(fd) = trampoline::load() {
-            return Handover::Trampoline(fd);
+            return if immediate {
+                Handover::Immediate(fd)
+            } else {
+                Handover::Trampoline(fd)
+            };
         }
     }
     ensure_readonly_self();

@@ -17,7 +17,7 @@ use crate::error::{Error, Result, SysContext};
 use crate::hooks::HookPlan;
 
 pub const DEFAULT_ROOT: &str = "/run/rrun";
-const STATE_FILE: &str = "state.json";
+pub const STATE_FILE: &str = "state.json";
 /// The copy of the bundle's config.json that earlier builds of rrun kept
 /// beside state.json (now `State::config`), read by `exec` of the
 /// containers they created.

@@ -6,8 +6,7 @@
 //!   <dir>/<point>.ready and waits (at most 30 s) for <dir>/<point>.go.
 //! - `disabled(protection)`: RRUN_TEST_DISABLE=<name>[,<name>...] turns a
 //!   protection off, to show that its attack test then fails.
-//!   Names: readonly-self, cwd-check, in-root-mounts, dev-null-check,
-//!   state-after-exec.
+//!   Names: readonly-self, cwd-check, in-root-mounts, dev-null-check.
 
 #[cfg(feature = "attack-tests")]
 pub fn pause(point: &str) {

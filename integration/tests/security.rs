@@ -164,80 +164,72 @@ fn cve_2019_5736_the_created_init_cannot_be_overwritten() {
     let _ = std::fs::remove_file(victim);
 }
 
-/// CVE-2019-5736 against `run`'s immediate start: its init runs rrun's code
-/// until it executes the program, right after Ready. Held there (pause
-/// point `immediate-ready`), the container has no state yet, so `exec`
-/// finds nothing to join. Returns (the attacker was exec'd in, the binary
-/// changed, the attacker's error).
-fn attack_immediate_init(bin: &Path, disable: Option<&str>) -> (bool, bool, String) {
-    let out = env().scratch.join(unique_id("cve5736i"));
-    std::fs::create_dir_all(&out).expect("out dir");
-    let pause = env().scratch.join(unique_id("pause"));
-    std::fs::create_dir_all(&pause).expect("pause dir");
-    let b = ptrace_bundle("c5736i", &out);
-    b.write();
-    let id = unique_id("c5736i");
-    let before = std::fs::read(bin).expect("read victim");
-    let mut envs = vec![
-        ("RRUN_TEST_PAUSE", "immediate-ready"),
-        ("RRUN_TEST_PAUSE_DIR", pause.to_str().unwrap_or("")),
-    ];
-    if let Some(d) = disable {
-        envs.push(("RRUN_TEST_DISABLE", d));
-    }
-    // Detached: once the program runs no rrun process is left, so a held
-    // descriptor of the binary could be written.
-    let bundle = b.path().to_str().unwrap_or(".");
-    let mut run = with(bin, &["run", "-d", "--bundle", bundle, &id], &envs)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("run");
-    assert!(
-        wait_for(&pause.join("immediate-ready.ready"), 10),
-        "the init never paused after Ready"
-    );
-    let script = HOLD_AND_WRITE.replace("$TARGET", "1");
-    let joined = ok(with(
-        bin,
-        &["exec", "-d", &id, "/bin/sh", "-c", &script],
-        &[],
-    ));
-    if joined {
-        assert!(wait_for(&out.join("held"), 10), "attacker never held it");
-    }
-    std::fs::write(pause.join("immediate-ready.go"), "").expect("release");
-    let ran = run.wait().is_ok_and(|s| s.success());
-    std::fs::write(out.join("go"), "").expect("go");
-    if joined {
-        wait_for(&out.join("rc"), 10);
-    }
-    let err = std::fs::read_to_string(out.join("err")).unwrap_or_default();
-    let _ = runtime(&["delete", "--force", &id]);
-    let changed = std::fs::read(bin).map(|a| a != before).unwrap_or(true);
-    let _ = std::fs::remove_dir_all(&out);
-    let _ = std::fs::remove_dir_all(&pause);
-    assert!(ran, "run -d failed");
-    (joined, changed, err)
-}
-
+/// The first CVE-2019-5736 vector: a container whose program is
+/// /proc/self/exe makes its init execute whatever binary it runs from. The
+/// init of `run` (started at once) and of `create` (waiting) runs the start
+/// trampoline by then, which refuses such an argv (exit 1): never rrun.
+/// With the protection off (the attack build), the init still runs from
+/// the writable rrun binary and the container gets rrun.
 #[test]
-fn cve_2019_5736_the_immediately_started_init_cannot_be_reached() {
-    let Some(build) = attack_build() else {
-        return; // needs the pause point of the attack-tests build
-    };
-    let victim = victim_copy(&build, "immediate");
-    let (joined, changed, err) = attack_immediate_init(&victim, None);
-    assert!(!joined, "exec joined while rrun's code ran in the init");
-    assert!(!changed, "the rrun binary was overwritten: {err:?}");
-    let weak = victim_copy(&build, "immediate-weak");
-    let (joined, changed, err) = attack_immediate_init(&weak, Some("state-after-exec"));
-    assert!(
-        joined && changed,
-        "with the state saved before the execve the attack must succeed (else this test proves nothing): joined {joined}, {err:?}"
-    );
-    let _ = std::fs::remove_file(victim);
-    let _ = std::fs::remove_file(weak);
+fn cve_2019_5736_a_program_executing_proc_self_exe_never_gets_rrun() {
+    if !is_rrun() {
+        return;
+    }
+    let b = Bundle::new("selfexe").args(&["/proc/self/exe", "--version"]);
+    let r = run(&b);
+    assert!(!r.stdout.contains("rrun version"), "run: {r:?}");
+    assert_eq!(r.code, 1, "run: the trampoline refuses: {r:?}");
+    // create and start: the program's output goes to create's stdout.
+    b.write();
+    let id = unique_id("selfexe");
+    let out = env().scratch.join(format!("{id}.out"));
+    let created = with(
+        &env().runtime,
+        &["create", "--bundle", b.path().to_str().unwrap_or("."), &id],
+        &[],
+    )
+    .stdout(std::fs::File::create(&out).expect("stdout file"))
+    .stderr(Stdio::null())
+    .status()
+    .expect("create");
+    let c = Container { id, bundle: b };
+    assert!(created.success(), "create");
+    let _ = c.start();
+    assert!(c.wait_status("stopped"));
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    let _ = std::fs::remove_file(&out);
+    assert!(!text.contains("rrun version"), "create/start: {text}");
+    if let Some(build) = attack_build() {
+        // The attack build is dynamic: give the container the host's loader
+        // and libraries, so that rrun can run there.
+        let mut weak = Bundle::new("selfexe-weak").args(&["/proc/self/exe", "--version"]);
+        weak.private_rootfs();
+        let weak = weak.edit(|s| {
+            let mounts = s["mounts"].as_array_mut().expect("mounts");
+            for dest in ["/lib64", "/lib"] {
+                let src = std::fs::canonicalize(dest).unwrap_or_else(|_| dest.into());
+                mounts.push(json!({"destination": dest, "type": "bind", "source": src,
+                                   "options": ["rbind", "ro"]}));
+            }
+        });
+        weak.write();
+        let id = unique_id("selfexe-weak");
+        let bundle = weak.path().to_str().unwrap_or(".");
+        let r = with(
+            &build,
+            &["run", "--bundle", bundle, &id],
+            &[("RRUN_TEST_DISABLE", "readonly-self")],
+        )
+        .output()
+        .expect("run");
+        let _ = runtime(&["delete", "--force", &id]);
+        let stdout = String::from_utf8_lossy(&r.stdout);
+        assert!(
+            stdout.contains("rrun version"),
+            "without the protection the container must get rrun (else this test proves nothing): {stdout} {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+    }
 }
 
 /// CVE-2019-5736 against the process `exec` sends in, held inside the

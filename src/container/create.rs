@@ -90,7 +90,7 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
     // without a terminal starts the program as soon as the init is ready.
     let immediate = !detached_start && !plan.process.terminal;
     let handover = crate::reexec::protect_init(&plan, may_use_trampoline, immediate);
-    let started = matches!(handover, Handover::Immediate);
+    let started = matches!(handover, Handover::Immediate(_));
     let dir = StateDir::create(&g.root, &o.id)?;
     let mut undo = Undo {
         dir: Some(dir.dir.clone()),
@@ -136,8 +136,13 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
         poststop: plan.hooks.poststop.clone(),
         pid_ns: plan.namespaces.has(crate::namespaces::NsKind::Pid),
         rootless: g.rootless,
-        config: Some(keep_config(config_text)?),
+        config: kept_config(&config_text),
     };
+    if state.config.is_none() {
+        // Not kept in the state (see kept_config): a copy beside it.
+        std::fs::write(dir.dir.join(crate::state::CONFIG_FILE), &config_text)
+            .step(|| "save config.json")?;
+    }
     let hook_state = |pid: i32| {
         let mut s = state.clone();
         s.pid = pid;
@@ -150,21 +155,13 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
     if let (Some(pty), Some(sock)) = (&init.pty, &o.console_socket) {
         tty::send_to_console_socket(sock, pty.as_fd())?;
     }
-    // The state appears only once the init's execve has ended its sync
-    // socket: no `exec` can join while rrun's code runs in it. (The attack
-    // test switches this off to show what it prevents.)
-    let state_first = started && crate::testpoint::disabled("state-after-exec");
-    if started && !state_first {
-        init.wait_exec()?;
-    }
+    // Ready came from the start trampoline where there is one: rrun's code
+    // has left the init, and `exec` may find the state.
     state.pid = init.pid;
     state.pid_start_time = proc_files::start_time(init.pid).unwrap_or(0);
     dir.save(&state)?;
     if let Some(pf) = &o.pid_file {
         write_pid_file(pf, init.pid)?;
-    }
-    if state_first {
-        init.wait_exec()?;
     }
     undo.disarm();
     Ok(Created {
@@ -176,13 +173,15 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
     })
 }
 
-/// config.json's text, as it goes into the state (parsed already: valid
-/// UTF-8 JSON).
-fn keep_config(text: Vec<u8>) -> Result<Box<serde_json::value::RawValue>> {
-    String::from_utf8(text)
-        .map_err(|e| e.to_string())
-        .and_then(|t| serde_json::value::RawValue::from_string(t).map_err(|e| e.to_string()))
-        .map_err(|e| Error::Other(format!("keep config.json in the state: {e}")))
+/// config.json's text as it goes into the state: its first JSON value (as
+/// the parse, and runc, take it: trailing bytes are ignored). None where
+/// that is not valid UTF-8 throughout (bytes the parse skipped may not
+/// be): the caller keeps a copy of the file instead.
+fn kept_config(text: &[u8]) -> Option<Box<serde_json::value::RawValue>> {
+    serde_json::Deserializer::from_slice(text)
+        .into_iter::<Box<serde_json::value::RawValue>>()
+        .next()?
+        .ok()
 }
 
 /// What to undo when create fails half-way: the init, the cgroup, the

@@ -97,7 +97,7 @@ pub fn exec(g: &Globals, o: &ExecOptions) -> Result<i32> {
 fn container_config(dir: &Path, st: &State) -> Result<Spec> {
     Ok(match &st.config {
         Some(text) => load::parse_named(
-            &dir.join("state.json"),
+            &dir.join(crate::state::STATE_FILE),
             text.get().as_bytes(),
             load::parse_config,
         )?,

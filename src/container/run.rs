@@ -28,11 +28,8 @@ pub fn run(g: &Globals, o: &RunOptions) -> Result<i32> {
     let proxy = c.init.pty.is_some() && o.create.console_socket.is_none();
     // poststart after the program runs: the init's end of the sync socket
     // is close-on-exec (a failed startContainer hook arrives as an Error).
-    let running = if c.started {
-        Ok(())
-    } else {
-        c.init.release().and_then(|()| c.init.wait_exec())
-    };
+    let released = if c.started { Ok(()) } else { c.init.release() };
+    let running = released.and_then(|()| c.init.wait_exec());
     if let Err(e) = running.and_then(|()| start::poststart(&c.state)) {
         start::stop_and_destroy(c.dir, &c.state);
         return Err(e);

@@ -13,7 +13,7 @@ use nix::unistd::{setresgid, setresuid, Gid, Uid};
 
 use super::finish;
 use super::sync::{Msg, SyncSocket};
-use super::trampoline;
+use super::trampoline::{self, StartBy};
 use super::Handover;
 use crate::cgroups::join::{self, TasksFile};
 use crate::error::{AtStep, StepError};
@@ -165,28 +165,21 @@ fn recipe(
     let program = finish::confine(p, plan.seccomp.as_ref(), &fds.sync, &fds.proc)?;
 
     sys::set_parent_death_signal(0).at(|| "clear parent death signal")?;
-    match &fds.handover {
-        Handover::Trampoline(trampoline) => {
-            let start = fds.start_socket.as_ref();
-            let e = trampoline::exec(
-                trampoline.as_fd(),
-                p,
-                plan.preserve_fds,
-                &program,
-                &fds.sync,
-                start,
-            );
-            return Err(e);
-        }
-        Handover::Immediate => {
-            // `run`: nobody else can reach us (a new pid namespace, no
-            // hooks inside; `exec` waits for the state, saved once our
-            // execve has ended the sync socket).
-            fds.sync.send(&Msg::Ready).at(|| "sync Ready")?;
-            crate::testpoint::pause("immediate-ready");
-            finish::exec_program(p, plan.preserve_fds, &program)
-        }
-        Handover::WaitInRrun => {}
+    if let Some(trampoline) = fds.handover.trampoline() {
+        let start = match (&fds.handover, &fds.start_socket) {
+            (Handover::Immediate(_), _) => StartBy::Now,
+            (_, Some(listener)) => StartBy::Socket(listener),
+            (_, None) => StartBy::Message,
+        };
+        let e = trampoline::exec(
+            trampoline.as_fd(),
+            p,
+            plan.preserve_fds,
+            &program,
+            &fds.sync,
+            start,
+        );
+        return Err(e);
     }
     fds.sync.send(&Msg::Ready).at(|| "sync Ready")?;
     // Wait for start; then the startContainer hooks, in the container, after

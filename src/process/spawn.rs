@@ -36,9 +36,9 @@ pub struct Spawned {
 }
 
 impl Spawned {
-    /// `run`: release the init by message instead of exec.sock.
-    /// `run`: wait until the program runs (end of file on the sync socket),
-    /// or its startContainer hooks failed (an Error message).
+    /// `run`: wait until the program runs (end of file on the sync socket:
+    /// the init's end is close-on-exec), or its startContainer hooks failed
+    /// (an Error message).
     pub fn wait_exec(&self) -> Result<()> {
         loop {
             match self.sync.recv().step(|| "wait for the container process")? {
@@ -50,6 +50,7 @@ impl Spawned {
         }
     }
 
+    /// `run`: release the init by message instead of exec.sock.
     pub fn release(&self) -> Result<()> {
         self.sync
             .send(&Msg::Start)
@@ -209,7 +210,8 @@ pub fn spawn(
     let start_socket = start_socket.map(|f| above(f, min_fd)).transpose()?;
     let handover = match handover {
         Handover::Trampoline(fd) => Handover::Trampoline(above(fd, min_fd)?),
-        other => other,
+        Handover::Immediate(fd) => Handover::Immediate(above(fd, min_fd)?),
+        Handover::WaitInRrun => Handover::WaitInRrun,
     };
     let idmaps = idmap_userns(plan, &proc)?
         .into_iter()

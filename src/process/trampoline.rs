@@ -9,7 +9,8 @@
 //! namespace of its own nobody can see it then (no other process is in it
 //! yet, and none can join before `create` has returned). After that it must
 //! not be rrun: it executes the trampoline, from a sealed memfd, which sends
-//! Ready, waits for start, and executes the program. So the waiting init's
+//! Ready, waits for start (not for `run`'s immediate start), and executes
+//! the program. So the waiting init's
 //! /proc/<pid>/exe is the sealed memfd (writes fail), and the program's own
 //! execve, even of /proc/self/exe or a script naming it, finds the
 //! trampoline, not rrun.
@@ -124,6 +125,34 @@ pub fn load() -> Option<OwnedFd> {
     sys::sealed_memfd(c"rrun-init", IMAGE).ok()
 }
 
+/// How the trampoline waits for start once it has sent Ready.
+pub enum StartBy<'a> {
+    /// `create`: a connection on the listening exec.sock.
+    Socket(&'a OwnedFd),
+    /// `run`: the Start packet on the sync socket.
+    Message,
+    /// `run`'s immediate start: it does not wait.
+    Now,
+}
+
+impl StartBy<'_> {
+    fn listener(&self) -> Option<BorrowedFd<'_>> {
+        match self {
+            StartBy::Socket(l) => Some(l.as_fd()),
+            StartBy::Message | StartBy::Now => None,
+        }
+    }
+
+    /// The trampoline's fourth argument.
+    fn argument(&self) -> String {
+        match self {
+            StartBy::Socket(l) => l.as_raw_fd().to_string(),
+            StartBy::Message => "-".into(),
+            StartBy::Now => "!".into(),
+        }
+    }
+}
+
 /// The init's last step in rrun: reset signals, keep only the preserved
 /// descriptors and the two the trampoline needs (the sync socket, and the
 /// listening exec.sock for `create`), and become the trampoline. Returns
@@ -134,20 +163,16 @@ pub fn exec(
     preserve_fds: u32,
     program: &Program,
     sync: &SyncSocket,
-    listener: Option<&OwnedFd>,
+    start: StartBy<'_>,
 ) -> StepError {
-    match prepare(p, preserve_fds, sync, listener) {
-        Ok(()) => {}
-        Err(e) => return e,
+    if let Err(e) = prepare(p, preserve_fds, sync, start.listener()) {
+        return e;
     }
-    let number = |fd: Option<BorrowedFd<'_>>| {
-        fd.map_or_else(|| "-".to_string(), |f| f.as_raw_fd().to_string())
-    };
     let head = [
         NAME.to_string(),
         Msg::Ready.tag().to_string(),
-        number(Some(sync.fd())),
-        number(listener.map(|l| l.as_fd())),
+        sync.fd().as_raw_fd().to_string(),
+        start.argument(),
     ];
     let mut argv: Vec<CString> = head
         .into_iter()
@@ -163,10 +188,10 @@ fn prepare(
     p: &ProcessPlan,
     preserve_fds: u32,
     sync: &SyncSocket,
-    listener: Option<&OwnedFd>,
+    listener: Option<BorrowedFd<'_>>,
 ) -> Result<(), StepError> {
     super::finish::prepare_exec(p, preserve_fds)?;
-    for fd in std::iter::once(sync.fd()).chain(listener.map(|l| l.as_fd())) {
+    for fd in std::iter::once(sync.fd()).chain(listener) {
         sys::keep_on_exec(fd).at(|| "pass a descriptor to the start trampoline")?;
     }
     Ok(())

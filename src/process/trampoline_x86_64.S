@@ -5,7 +5,7 @@
  * src/process/trampoline.rs and docs/design.md "The start trampoline").
  * No libc, no stack data beyond one byte, no memory writes elsewhere.
  *
- * argv: [name, ready tag, sync fd, listening exec.sock fd or "-",
+ * argv: [name, ready tag, sync fd, listening exec.sock fd, "-" or "!",
  *        program path, program argv...]; envp is the program's.
  *
  * 1. Not dumpable (execve of the readable memfd made us dumpable again:
@@ -16,8 +16,9 @@
  *    learns the init is ready only once it runs this program.
  * 3. Wait for start: with a listening socket, accept4 until a connection
  *    sends 'S' and answer 'O' (the connection is close-on-exec: `start`
- *    sees its end when the program runs); without one (`run`), read one
- *    packet (Start) from the sync socket.
+ *    sees its end when the program runs); with "-" (`run`), read one
+ *    packet (Start) from the sync socket; with "!" (`run`'s immediate
+ *    start), do not wait.
  * 4. Mark the sync and listening sockets close-on-exec; execve the program.
  *    If that fails: `rrun: exec "<argv[0]>": <error>` on stderr (as rrun
  *    words it; "errno <n>" for an error not in the table), exit 127.
@@ -110,6 +111,9 @@ _start:
 	cmp	rax, 1
 	jne	quit
 
+	mov	rax, [r13 + 24]
+	cmp	byte ptr [rax], '!'		/* the immediate start: no wait */
+	je	run_program
 	test	ebp, ebp
 	js	wait_sync
 
