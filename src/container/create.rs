@@ -233,3 +233,21 @@ pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     std::fs::write(&tmp, pid.to_string()).step(|| format!("write pid file {}", path.display()))?;
     std::fs::rename(&tmp, path).step(|| format!("write pid file {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::kept_config;
+
+    #[test]
+    fn keeps_the_first_json_value_or_nothing() {
+        let kept = |t: &[u8]| kept_config(t).map(|r| r.get().to_string());
+        assert_eq!(
+            kept(b"{\"ociVersion\": \"1.2.0\"}").as_deref(),
+            Some("{\"ociVersion\": \"1.2.0\"}")
+        );
+        // The parse (and runc) ignore what follows the object.
+        assert_eq!(kept(b"{\"a\": 1}\n}junk").as_deref(), Some("{\"a\": 1}"));
+        // Bytes the parse skipped need not be UTF-8: then a copy is kept.
+        assert_eq!(kept(b"{\"x\": \"\xff\"}"), None);
+    }
+}
