@@ -76,16 +76,7 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
     };
     crate::state::validate_id(&o.id)?;
     let mut plan = spec::plan(&spec, &ctx)?;
-    if plan.process.terminal && o.console_socket.is_none() && o.detach {
-        return Err(Error::Other(
-            "cannot allocate tty if runc will detach without setting console socket".into(),
-        ));
-    }
-    if !plan.process.terminal && o.console_socket.is_some() {
-        return Err(Error::Other(
-            "cannot use console socket if runc will not detach or allocate tty".into(),
-        ));
-    }
+    check_terminal(&plan, o)?;
     // Before anything is made: this may still re-execute rrun. `run`
     // without a terminal starts the program as soon as the init is ready.
     let immediate = !detached_start && !plan.process.terminal;
@@ -98,22 +89,7 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
         init: None,
         poststop: None,
     };
-    if let Err(e) = plan.cgroup.create() {
-        if !g.rootless {
-            return Err(e.into());
-        }
-        // Rootless without a delegated cgroup: run without one, as runc,
-        // unless the config asks for limits that then could not hold.
-        if let Some(limit) = plan.resources.first_limit() {
-            return Err(Error::Other(format!(
-                "cannot set {limit} limit: container could not join or create cgroup"
-            )));
-        }
-        logging::warn(&format!(
-            "rootless: no cgroup ({e}): running without resource control"
-        ));
-        plan.without_cgroup();
-    }
+    make_cgroup(g, &mut plan)?;
     undo.cgroup = Some(plan.cgroup.clone());
     plan.cgroup.apply(&plan.resources)?;
     let start_socket = if detached_start {
@@ -121,23 +97,7 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
     } else {
         None
     };
-    let mut state = State {
-        oci_version: crate::OCI_VERSION.to_string(),
-        id: plan.id.clone(),
-        pid: 0,
-        pid_start_time: 0,
-        bundle: bundle.clone(),
-        rootfs: plan.rootfs.rootfs.clone(),
-        created: clock::now_nanos(),
-        owner: String::new(),
-        annotations: plan.annotations.clone(),
-        cgroup: plan.cgroup.clone(),
-        poststart: plan.hooks.poststart.clone(),
-        poststop: plan.hooks.poststop.clone(),
-        pid_ns: plan.namespaces.has(crate::namespaces::NsKind::Pid),
-        rootless: g.rootless,
-        config: kept_config(&config_text),
-    };
+    let mut state = new_state(g, &plan, bundle, &config_text);
     if state.config.is_none() {
         // Not kept in the state (see kept_config): a copy beside it.
         std::fs::write(dir.dir.join(crate::state::CONFIG_FILE), &config_text)
@@ -171,6 +131,64 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
         init,
         started,
     })
+}
+
+/// runc's rules for a terminal and a console socket.
+fn check_terminal(plan: &ContainerPlan, o: &CreateOptions) -> Result<()> {
+    if plan.process.terminal && o.console_socket.is_none() && o.detach {
+        return Err(Error::Other(
+            "cannot allocate tty if runc will detach without setting console socket".into(),
+        ));
+    }
+    if !plan.process.terminal && o.console_socket.is_some() {
+        return Err(Error::Other(
+            "cannot use console socket if runc will not detach or allocate tty".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Make the container's cgroup. Rootless without a delegated cgroup: run
+/// without one, as runc, unless the config asks for limits that then could
+/// not hold.
+fn make_cgroup(g: &Globals, plan: &mut ContainerPlan) -> Result<()> {
+    let Err(e) = plan.cgroup.create() else {
+        return Ok(());
+    };
+    if !g.rootless {
+        return Err(e.into());
+    }
+    if let Some(limit) = plan.resources.first_limit() {
+        return Err(Error::Other(format!(
+            "cannot set {limit} limit: container could not join or create cgroup"
+        )));
+    }
+    logging::warn(&format!(
+        "rootless: no cgroup ({e}): running without resource control"
+    ));
+    plan.without_cgroup();
+    Ok(())
+}
+
+/// The state of a container about to be spawned (no pid yet).
+fn new_state(g: &Globals, plan: &ContainerPlan, bundle: PathBuf, config: &[u8]) -> State {
+    State {
+        oci_version: crate::OCI_VERSION.to_string(),
+        id: plan.id.clone(),
+        pid: 0,
+        pid_start_time: 0,
+        bundle,
+        rootfs: plan.rootfs.rootfs.clone(),
+        created: clock::now_nanos(),
+        owner: String::new(),
+        annotations: plan.annotations.clone(),
+        cgroup: plan.cgroup.clone(),
+        poststart: plan.hooks.poststart.clone(),
+        poststop: plan.hooks.poststop.clone(),
+        pid_ns: plan.namespaces.has(crate::namespaces::NsKind::Pid),
+        rootless: g.rootless,
+        config: kept_config(config),
+    }
 }
 
 /// config.json's text as it goes into the state: its first JSON value (as
