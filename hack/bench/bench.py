@@ -180,16 +180,37 @@ class Bench:
         self.add("lc-delete", rt.name, ms(t4 - t3b))
 
     def run_once(self, who, fig, i, bundle):
+        """One timed run; returns (wall ms, CPU ms or None), None if it failed."""
         cid = f"{self.tag}-{fig}{i}-{who.name}"
         argv = who.run_cmd(cid) if who.floor else who.cmd("run", "--bundle", bundle, cid)
         d = self.call(who.name, argv)
         if d is None:
             if not who.floor:
                 self.force_delete(who, cid)
-            return
+            return None
         self.add(fig, who.name, ms(d))
-        if CPU["last"] is not None:
-            self.add(fig + "-cpu", who.name, CPU["last"])
+        cpu = CPU["last"]
+        if cpu is not None:
+            self.add(fig + "-cpu", who.name, cpu)
+        return ms(d), cpu
+
+    def seccomp_pair(self, rt, kind, i):
+        """A seccomp run and a plain one back to back (the order alternates),
+        so that what seccomp adds is measured pairwise, in the same moment."""
+        runs = [(f"sc-{kind}", self.a.seccomp_bundle), (f"sc-{kind}-plain", self.a.bundle)]
+        if i % 2:
+            runs.reverse()
+        got = {}
+        for fig, bundle in runs:
+            if kind == "cold":
+                clear_caches(rt.root)
+            got[fig] = self.run_once(rt, fig, i, bundle)
+        sc, plain = got[f"sc-{kind}"], got[f"sc-{kind}-plain"]
+        if sc is None or plain is None:
+            return
+        self.add(f"sc-{kind}-adds", rt.name, sc[0] - plain[0])
+        if sc[1] is not None and plain[1] is not None:
+            self.add(f"sc-{kind}-adds-cpu", rt.name, sc[1] - plain[1])
 
     def run(self, rts, floors):
         for i in range(self.a.iterations):
@@ -201,16 +222,16 @@ class Bench:
         # Cold: every runtime's cache emptied before each run (rrun keeps
         # compiled BPF in <root>/.rrun-seccomp; runc 1.1 and crun 1.8 keep none,
         # but any dot-entry in a root is removed all the same).
+        # Each seccomp run is paired with a plain run of the same runtime.
         for i in range(self.a.iterations):
             for rt in self.order(rts, i):
-                clear_caches(rt.root)
-                self.run_once(rt, "sc-cold", i, self.a.seccomp_bundle)
+                self.seccomp_pair(rt, "cold", i)
         # Warm: one untimed run each fills the caches, then the same loop.
         for rt in rts:
             self.quiet(rt.cmd("run", "--bundle", self.a.seccomp_bundle, f"{self.tag}-scw-{rt.name}"))
         for i in range(self.a.iterations):
             for rt in self.order(rts, i):
-                self.run_once(rt, "sc-warm", i, self.a.seccomp_bundle)
+                self.seccomp_pair(rt, "warm", i)
         reap_all()
 
     def exec_(self, rts):
@@ -476,19 +497,15 @@ def table(b, names, a):
         row("run with Docker-like seccomp, cold, ms", "sc-cold")
         row("run with Docker-like seccomp, warm, ms", "sc-warm")
         for kind in ("cold", "warm"):
-            cells = []
-            for n in names:
-                x, y = med(f"sc-{kind}", n), med("run", n)
-                cells.append(f"{x - y:+.2f}" if x is not None and y is not None else "–")
-            x, y = med(f"sc-{kind}", "rrun"), med("run", "rrun")
-            ok = (x - y) <= 1.5 if x is not None and y is not None else None
-            rows.append([f"  · seccomp adds ({kind}; median − run median), ms"] + cells +
+            cells = [f"{x:+.2f}" if (x := med(f"sc-{kind}-adds", n)) is not None else "–"
+                     for n in names]
+            x = med(f"sc-{kind}-adds", "rrun")
+            ok = x <= 1.5 if x is not None else None
+            rows.append([f"  · seccomp adds ({kind}; median of paired differences), ms"] + cells +
                         ["–", "–", "–", "≤ 1.5 ms", target(ok)])
         for kind in ("cold", "warm"):
-            cells = []
-            for n in names:
-                x, y = med(f"sc-{kind}-cpu", n), med("run-cpu", n)
-                cells.append(f"{x - y:+.2f}" if x is not None and y is not None else "–")
+            cells = [f"{x:+.2f}" if (x := med(f"sc-{kind}-adds-cpu", n)) is not None else "–"
+                     for n in names]
             rows.append([f"  · seccomp adds CPU time ({kind}), ms"] + cells + ["–", "–", "–", "", ""])
     if have("exec"):
         row("exec /bin/true into a running container, ms", "exec", "≤ 0.6× crun", cmp("exec", "<=", 0.6))
