@@ -169,6 +169,19 @@ fn only_stdio_reaches_the_container() {
     assert!(fds.len() <= 4);
 }
 
+/// The runtime blocks the signals it forwards before it starts anything: the
+/// container's process (and one exec'd into it) must still start with none
+/// blocked.
+#[test]
+fn processes_start_with_no_signal_blocked() {
+    let r = sh(Bundle::new("sigblk"), "grep SigBlk /proc/self/status");
+    assert_eq!(r.stdout.trim(), "SigBlk:\t0000000000000000", "{r:?}");
+    let c = Container::create(Bundle::new("sigblkx").args(&["/bin/sleep", "60"]));
+    c.start().expect_ok();
+    let r = runtime(&["exec", &c.id, "/bin/grep", "SigBlk", "/proc/self/status"]);
+    assert_eq!(r.stdout.trim(), "SigBlk:\t0000000000000000", "{r:?}");
+}
+
 /// A runtime started with stdin closed: no file it opens takes number 0
 /// (rrun puts /dev/null there first, as std's start-up did), so the
 /// container's stdin is /dev/null, not one of the runtime's files (runc

@@ -77,6 +77,11 @@ pub fn exec(g: &Globals, o: &ExecOptions) -> Result<i32> {
     let sub = cgroup_subpaths(&o.cgroup)?;
     let joining = crate::cgroups::join::plan(&exec_cgroup(&st, &sub), true)?;
     let state_json = |_pid: i32| serde_json::to_string(&st.oci(status)).unwrap_or_default();
+    let signals = if o.detach {
+        None
+    } else {
+        Some(foreground::catch_signals()?)
+    };
     let child = exec::spawn(&plan, joins, joining, &state_json)?;
     if let Some(pf) = &o.pid_file {
         super::create::write_pid_file(pf, child.pid)?;
@@ -85,11 +90,11 @@ pub fn exec(g: &Globals, o: &ExecOptions) -> Result<i32> {
         tty::send_to_console_socket(sock, pty.as_fd())?;
     }
     child.release()?;
-    if o.detach {
+    let Some(signals) = signals else {
         return Ok(0);
-    }
+    };
     let proxy = child.pty.is_some() && o.console_socket.is_none();
-    foreground::wait(&child, proxy)
+    foreground::wait(&child, proxy, signals)
 }
 
 /// The config the container was created with: kept in its state (or, for

@@ -5,6 +5,7 @@
 use std::os::fd::{AsFd, BorrowedFd};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 
@@ -12,9 +13,17 @@ use crate::error::{Result, SysContext};
 use crate::process::spawn::Spawned;
 use crate::{signals, sys, tty};
 
-/// Wait for the process, forwarding signals and (with `proxy`) its pty.
-pub fn wait(c: &Spawned, proxy: bool) -> Result<i32> {
-    let sfd = signals::block_for_forwarding().step(|| "block signals for forwarding")?;
+/// Block the signals a foreground process gets forwarded, before it is
+/// started (as runc installs its handler before `run` starts anything): one
+/// that arrives meanwhile is forwarded once it runs, instead of killing
+/// rrun half-way.
+pub fn catch_signals() -> Result<SignalFd> {
+    signals::block_for_forwarding().step(|| "block signals for forwarding")
+}
+
+/// Wait for the process, forwarding the signals `sfd` receives
+/// (`catch_signals`) and (with `proxy`) its pty.
+pub fn wait(c: &Spawned, proxy: bool, sfd: SignalFd) -> Result<i32> {
     let _raw = proxy.then(tty::RawMode::enter);
     let master = c.pty.as_ref().filter(|_| proxy);
     if let Some(m) = master {

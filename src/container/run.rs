@@ -22,6 +22,11 @@ pub fn run(g: &Globals, o: &RunOptions) -> Result<i32> {
     if !o.detach && !o.no_subreaper {
         sys::set_child_subreaper().step(|| "become a subreaper")?;
     }
+    let signals = if o.detach {
+        None
+    } else {
+        Some(foreground::catch_signals()?)
+    };
     let mut co = o.create.clone();
     co.detach = o.detach;
     let mut c = create(g, &co, false)?;
@@ -34,12 +39,12 @@ pub fn run(g: &Globals, o: &RunOptions) -> Result<i32> {
         start::stop_and_destroy(c.dir, &c.state);
         return Err(e);
     }
-    if o.detach {
+    let Some(signals) = signals else {
         return Ok(0);
-    }
+    };
     // Other commands (kill, delete) must not wait for us while it runs.
     c.dir.unlock();
-    let code = foreground::wait(&c.init, proxy)?;
+    let code = foreground::wait(&c.init, proxy, signals)?;
     finish(g, c, o.keep);
     Ok(code)
 }
