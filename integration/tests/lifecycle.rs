@@ -64,21 +64,33 @@ fn exe_of(pid: i32) -> String {
         .unwrap_or_default()
 }
 
-/// Is the binary `pid` runs sealed against writes (a memfd), and is it on a
-/// read-only mount?
-fn exe_protection(pid: i32) -> (bool, bool) {
+/// How the binary `pid` runs is kept from being written.
+#[derive(Debug, PartialEq)]
+enum ExeGuard {
+    /// A memfd sealed against writes.
+    Sealed,
+    /// A file on a read-only mount.
+    ReadOnlyMount,
+    /// Neither: writable.
+    None,
+}
+
+fn exe_guard(pid: i32) -> ExeGuard {
     use std::os::fd::AsRawFd;
     let Ok(exe) = std::fs::File::open(format!("/proc/{pid}/exe")) else {
-        return (false, false);
+        return ExeGuard::None;
     };
     // SAFETY: fcntl and fstatvfs on a descriptor we hold, into a local.
     let seals = unsafe { libc::fcntl(exe.as_raw_fd(), libc::F_GET_SEALS) };
+    if seals > 0 && seals & libc::F_SEAL_WRITE != 0 {
+        return ExeGuard::Sealed;
+    }
     let mut vfs: libc::statvfs = unsafe { std::mem::zeroed() };
     let statvfs = unsafe { libc::fstatvfs(exe.as_raw_fd(), &mut vfs) };
-    (
-        seals > 0 && seals & libc::F_SEAL_WRITE != 0,
-        statvfs == 0 && vfs.f_flag & libc::ST_RDONLY != 0,
-    )
+    if statvfs == 0 && vfs.f_flag & libc::ST_RDONLY != 0 {
+        return ExeGuard::ReadOnlyMount;
+    }
+    ExeGuard::None
 }
 
 /// rrun's waiting init is the start trampoline (CVE-2019-5736 without a
@@ -98,8 +110,9 @@ fn the_waiting_init_is_the_sealed_start_trampoline() {
     );
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
     assert_eq!(comm.trim(), "rrun-init");
-    assert!(
-        exe_protection(pid).0,
+    assert_eq!(
+        exe_guard(pid),
+        ExeGuard::Sealed,
         "the trampoline's memfd is sealed against writes"
     );
     let fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
@@ -174,8 +187,9 @@ fn without_the_trampoline_the_init_waits_as_read_only_rrun() {
         let pid = c.pid();
         let exe = exe_of(pid);
         assert!(!exe.starts_with("/memfd:"), "{why}: {exe}");
-        assert!(
-            exe_protection(pid).1,
+        assert_eq!(
+            exe_guard(pid),
+            ExeGuard::ReadOnlyMount,
             "{why}: the init runs from a read-only mount of rrun"
         );
         c.start().expect_ok();

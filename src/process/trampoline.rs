@@ -112,8 +112,9 @@ fn filter_allows_trampoline(bpf: &[u8]) -> bool {
         instruction_pointer: 0,
         args,
     };
-    needed.iter().all(|c| eval::allows(bpf, &data(c)))
-        && may_fail.iter().all(|c| eval::returns(bpf, &data(c)))
+    let program = eval::Program::decode(bpf);
+    needed.iter().all(|c| program.allows(&data(c)))
+        && may_fail.iter().all(|c| program.returns(&data(c)))
 }
 
 /// The trampoline in a sealed, executable memfd (None if the kernel will

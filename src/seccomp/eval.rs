@@ -37,40 +37,55 @@ const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
 const SECCOMP_RET_LOG: u32 = 0x7ffc_0000;
 const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
 
-/// Does the program let the syscall run (SCMP_ACT_ALLOW or SCMP_ACT_LOG)?
-/// No answer (false) for a program this evaluator cannot follow.
-pub fn allows(bpf: &[u8], data: &SeccompData) -> bool {
-    action_is(bpf, data, &[SECCOMP_RET_ALLOW, SECCOMP_RET_LOG])
+/// A compiled program, decoded once: (code, jt, jf, k) per instruction.
+pub struct Program(Vec<(u16, u8, u8, u32)>);
+
+impl Program {
+    /// Decode the bytes libseccomp (or the cache) gives.
+    pub fn decode(bpf: &[u8]) -> Program {
+        Program(
+            bpf.chunks_exact(8)
+                .map(|c| {
+                    (
+                        u16::from_ne_bytes([c[0], c[1]]),
+                        c[2],
+                        c[3],
+                        u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    /// Does the program let the syscall run (SCMP_ACT_ALLOW or
+    /// SCMP_ACT_LOG)? No answer (false) for a program this evaluator cannot
+    /// follow.
+    pub fn allows(&self, data: &SeccompData) -> bool {
+        self.action_is(data, &[SECCOMP_RET_ALLOW, SECCOMP_RET_LOG])
+    }
+
+    /// Does the caller go on: the syscall runs, or fails with an errno
+    /// (SCMP_ACT_ERRNO)? For calls whose failure the caller ignores.
+    pub fn returns(&self, data: &SeccompData) -> bool {
+        self.action_is(
+            data,
+            &[SECCOMP_RET_ALLOW, SECCOMP_RET_LOG, SECCOMP_RET_ERRNO],
+        )
+    }
+
+    fn action_is(&self, data: &SeccompData, actions: &[u32]) -> bool {
+        self.run(data)
+            .is_some_and(|ret| actions.contains(&(ret & SECCOMP_RET_ACTION_FULL)))
+    }
+
+    /// The value the program returns for `data`, None if it does something
+    /// seccomp programs cannot (or this evaluator does not know).
+    pub fn run(&self, data: &SeccompData) -> Option<u32> {
+        run(&self.0, data)
+    }
 }
 
-/// Does the caller go on: the syscall runs, or fails with an errno
-/// (SCMP_ACT_ERRNO)? For calls whose failure the caller ignores.
-pub fn returns(bpf: &[u8], data: &SeccompData) -> bool {
-    action_is(
-        bpf,
-        data,
-        &[SECCOMP_RET_ALLOW, SECCOMP_RET_LOG, SECCOMP_RET_ERRNO],
-    )
-}
-
-fn action_is(bpf: &[u8], data: &SeccompData, actions: &[u32]) -> bool {
-    run(bpf, data).is_some_and(|ret| actions.contains(&(ret & SECCOMP_RET_ACTION_FULL)))
-}
-
-/// The value the program returns for `data`, None if it does something
-/// seccomp programs cannot (or this evaluator does not know).
-pub fn run(bpf: &[u8], data: &SeccompData) -> Option<u32> {
-    let prog: Vec<(u16, u8, u8, u32)> = bpf
-        .chunks_exact(8)
-        .map(|c| {
-            (
-                u16::from_ne_bytes([c[0], c[1]]),
-                c[2],
-                c[3],
-                u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
-            )
-        })
-        .collect();
+fn run(prog: &[(u16, u8, u8, u32)], data: &SeccompData) -> Option<u32> {
     let (mut a, mut x, mut mem) = (0u32, 0u32, [0u32; 16]);
     let mut pc = 0usize;
     // Jumps only go forward: at most one step per instruction.
@@ -127,7 +142,15 @@ fn alu(code: u16, a: u32, v: u32) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::{Program, SeccompData, SECCOMP_RET_ALLOW};
+
+    fn allows(bpf: &[u8], data: &SeccompData) -> bool {
+        Program::decode(bpf).allows(data)
+    }
+
+    fn run(bpf: &[u8], data: &SeccompData) -> Option<u32> {
+        Program::decode(bpf).run(data)
+    }
     use oci_spec::runtime::LinuxSeccomp;
 
     fn profile(json: serde_json::Value) -> Vec<u8> {
