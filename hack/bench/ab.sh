@@ -9,7 +9,6 @@
 #   hack/bench/ab.sh /tmp/old/target/release/rrun target/release/rrun
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
 (($# >= 2)) || { sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2; }
 [[ $(id -u) == 0 ]] || { echo "ab: needs root" >&2; exit 1; }
 old=$(realpath "$1") new=$(realpath "$2") n=${3:-120}
@@ -18,14 +17,7 @@ work=$(mktemp -d /tmp/rrun-ab.XXXXXX)
 # costs each run an ext4 scan of recently deleted inodes).
 roots=/run/rrun-ab.$$
 trap 'rm -rf -- "$work" "$roots"' EXIT
-RRUN=$new "$repo/hack/mkbundle.sh" "$work/bundle" > /dev/null
-python3 - "$work/bundle/config.json" <<'PY'
-import json, sys
-c = json.load(open(sys.argv[1]))
-c["process"]["args"] = ["/bin/true"]
-c["process"]["terminal"] = False
-json.dump(c, open(sys.argv[1], "w"))
-PY
+RRUN=$new "$here/bundles.sh" "$work"
 "$here/no-unified.sh" \
     python3 - "$work" "$roots" "$n" "$old" "$new" <<'PY'
 import os, statistics, sys, time

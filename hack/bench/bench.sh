@@ -109,25 +109,7 @@ gcc -O2 -static -Wall -o "$work/bin/floor" "$here/floor.c"
 gcc -O2 -static -Wall -DSELF_ATTACH -o "$work/bin/floor-self" "$here/floor.c"
 
 # One busybox bundle; the seccomp and sleep variants share its rootfs.
-# ociVersion 1.1.0: crun 1.8.1 refuses newer ones ("unknown version specified").
-RRUN=$work/bin/rrun "$repo/hack/mkbundle.sh" "$work/bundle" > /dev/null
-mkdir -p "$work/seccomp" "$work/sleep"
-python3 "$repo/hack/docker-like-seccomp.py" > "$work/profile.json"
-python3 - "$work" <<'PY'
-import json, sys
-w = sys.argv[1]
-c = json.load(open(f"{w}/bundle/config.json"))
-c["ociVersion"] = "1.1.0"
-c["process"]["args"] = ["/bin/true"]
-c["process"]["terminal"] = False
-json.dump(c, open(f"{w}/bundle/config.json", "w"), indent=1)
-c["root"]["path"] = f"{w}/bundle/rootfs"
-c["linux"]["seccomp"] = json.load(open(f"{w}/profile.json"))
-json.dump(c, open(f"{w}/seccomp/config.json", "w"), indent=1)
-del c["linux"]["seccomp"]
-c["process"]["args"] = ["/bin/sleep", "100000"]
-json.dump(c, open(f"{w}/sleep/config.json", "w"), indent=1)
-PY
+RRUN=$work/bin/rrun "$here/bundles.sh" "$work"
 
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 if awk -v l="${load%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then

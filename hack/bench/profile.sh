@@ -68,13 +68,7 @@ gcc -O2 -static -Wall -o "$work/bin/floor" "$here/floor.c"
 gcc -O2 -static -Wall -DSELF_ATTACH -o "$work/bin/floor-self" "$here/floor.c"
 printf 'int main(void){return 0;}\n' > "$work/empty.c"
 gcc -O2 -static -o "$work/bin/empty" "$work/empty.c"
-RRUN=$work/bin/rrun "$repo/hack/mkbundle.sh" "$work/bundle" > /dev/null
-python3 - "$work/bundle/config.json" <<'PY'
-import json, sys
-p = sys.argv[1]; c = json.load(open(p))
-c["ociVersion"] = "1.1.0"; c["process"]["args"] = ["/bin/true"]; c["process"]["terminal"] = False
-json.dump(c, open(p, "w"), indent=1)
-PY
+RRUN=$work/bin/rrun "$here/bundles.sh" "$work"
 
 # Everything below runs inside one private mount namespace without the
 # cgroup2 mount, as the benchmark does.

@@ -10,29 +10,16 @@ cleanup() {
     rm -rf "$w"
 }
 trap cleanup EXIT
-mkdir -p "$w/true" "$w/sleep" "$w/sc"
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-RRUN=$R "$repo/hack/mkbundle.sh" "$w/true/b" >/dev/null
-python3 "$repo/hack/docker-like-seccomp.py" > "$w/profile.json"
-python3 - "$w" <<'PY'
-import json, sys, os
-w = sys.argv[1]
-c = json.load(open(f"{w}/true/b/config.json"))
-c["process"]["args"] = ["/bin/true"]  # mkbundle.sh: no terminal
-c["root"]["path"] = f"{w}/true/b/rootfs"
-json.dump(c, open(f"{w}/true/b/config.json", "w"))
-s = dict(c); s["process"] = dict(c["process"]); s["process"]["args"] = ["/bin/sleep", "30"]
-os.makedirs(f"{w}/sleep/b", exist_ok=True); json.dump(s, open(f"{w}/sleep/b/config.json", "w"))
-k = json.loads(json.dumps(c)); k["linux"]["seccomp"] = json.load(open(f"{w}/profile.json"))
-os.makedirs(f"{w}/sc/b", exist_ok=True); json.dump(k, open(f"{w}/sc/b/config.json", "w"))
-PY
+# The benchmark's bundles: $w/bundle (/bin/true), $w/seccomp, $w/sleep.
+RRUN=$R "$repo/hack/bench/bundles.sh" "$w"
 r() { "$R" --root "$w/root" "$@"; }
 once() {
-    r run -b "$w/true/b" h1
+    r run -b "$w/bundle" h1
     # --force: under ptrace the exit of /bin/true may not be seen yet.
-    r create -b "$w/true/b" h2; r start h2; r state h2 >/dev/null; r delete --force h2
-    r run -b "$w/sc/b" h3
-    r run -d -b "$w/sleep/b" h4 >/dev/null
+    r create -b "$w/bundle" h2; r start h2; r state h2 >/dev/null; r delete --force h2
+    r run -b "$w/seccomp" h3
+    r run -d -b "$w/sleep" h4 >/dev/null
     r exec h4 /bin/true
     r exec -d h4 /bin/sleep 1
     r ps h4 >/dev/null; r ps --format json h4 >/dev/null
@@ -40,7 +27,7 @@ once() {
     r pause h4; r resume h4
     r update --memory 100000000 h4
     r kill h4 KILL; r delete --force h4
-    r create -b "$w/true/b" h5; r delete --force h5
+    r create -b "$w/bundle" h5; r delete --force h5
     r list >/dev/null; r list --format json >/dev/null
     r state missing 2>/dev/null || true
     r features >/dev/null
