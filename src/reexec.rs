@@ -107,11 +107,7 @@ pub fn protect_init(
     }
     if trampoline::fits_plan(plan) {
         if let Some(fd) = trampoline::load() {
-            return if immediate {
-                Handover::Immediate(fd)
-            } else {
-                Handover::Trampoline(fd)
-            };
+            return Handover::Trampoline { fd, immediate };
         }
     }
     ensure_readonly_self();

@@ -81,7 +81,13 @@ pub fn create(g: &Globals, o: &CreateOptions, detached_start: bool) -> Result<Cr
     // without a terminal starts the program as soon as the init is ready.
     let immediate = !detached_start && !plan.process.terminal;
     let handover = crate::reexec::protect_init(&plan, may_use_trampoline, immediate);
-    let started = matches!(handover, Handover::Immediate(_));
+    let started = matches!(
+        handover,
+        Handover::Trampoline {
+            immediate: true,
+            ..
+        }
+    );
     let dir = StateDir::create(&g.root, &o.id)?;
     let mut undo = Undo {
         dir: Some(dir.dir.clone()),

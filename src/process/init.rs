@@ -165,20 +165,13 @@ fn recipe(
     let program = finish::confine(p, plan.seccomp.as_ref(), &fds.sync, &fds.proc)?;
 
     sys::set_parent_death_signal(0).at(|| "clear parent death signal")?;
-    if let Some(trampoline) = fds.handover.trampoline() {
-        let start = match (&fds.handover, &fds.start_socket) {
-            (Handover::Immediate(_), _) => StartBy::Now,
-            (_, Some(listener)) => StartBy::Socket(listener),
-            (_, None) => StartBy::Message,
+    if let Handover::Trampoline { fd, immediate } = &fds.handover {
+        let start = match &fds.start_socket {
+            _ if *immediate => StartBy::Now,
+            Some(listener) => StartBy::Socket(listener),
+            None => StartBy::Message,
         };
-        let e = trampoline::exec(
-            trampoline.as_fd(),
-            p,
-            plan.preserve_fds,
-            &program,
-            &fds.sync,
-            start,
-        );
+        let e = trampoline::exec(fd.as_fd(), p, plan.preserve_fds, &program, &fds.sync, start);
         return Err(e);
     }
     fds.sync.send(&Msg::Ready).at(|| "sync Ready")?;

@@ -19,20 +19,8 @@ pub enum Handover {
     /// It waits for start as rrun (re-executed from a read-only binary
     /// where the CVE-2019-5736 protection needs it).
     WaitInRrun,
-    /// It becomes the sealed start trampoline, which waits for start
-    /// (`create`).
-    Trampoline(OwnedFd),
-    /// It becomes the start trampoline, which executes the program right
-    /// after Ready, without waiting (`run` without a terminal).
-    Immediate(OwnedFd),
-}
-
-impl Handover {
-    /// The start trampoline's descriptor, if the init becomes it.
-    pub fn trampoline(&self) -> Option<&OwnedFd> {
-        match self {
-            Handover::Trampoline(fd) | Handover::Immediate(fd) => Some(fd),
-            Handover::WaitInRrun => None,
-        }
-    }
+    /// It becomes the sealed start trampoline (`fd`), which waits for
+    /// start (`create`), or with `immediate` executes the program right
+    /// after Ready (`run` without a terminal).
+    Trampoline { fd: OwnedFd, immediate: bool },
 }

@@ -209,8 +209,10 @@ pub fn spawn(
         .collect::<Result<Vec<_>>>()?;
     let start_socket = start_socket.map(|f| above(f, min_fd)).transpose()?;
     let handover = match handover {
-        Handover::Trampoline(fd) => Handover::Trampoline(above(fd, min_fd)?),
-        Handover::Immediate(fd) => Handover::Immediate(above(fd, min_fd)?),
+        Handover::Trampoline { fd, immediate } => Handover::Trampoline {
+            fd: above(fd, min_fd)?,
+            immediate,
+        },
         Handover::WaitInRrun => Handover::WaitInRrun,
     };
     let idmaps = idmap_userns(plan, &proc)?
