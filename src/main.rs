@@ -18,16 +18,19 @@ use rrun::logging;
 #[cfg(all(not(test), target_env = "gnu"))]
 #[no_mangle]
 extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
-    rrun::sys::standard_start();
-    // std::process::exit flushes stdout (`state` ends without a newline).
-    std::process::exit(rrun_main())
+    start()
 }
 
 /// std's entry point, where the C one cannot serve.
 #[cfg(any(test, not(target_env = "gnu")))]
 #[cfg_attr(test, allow(dead_code))]
 fn main() {
+    start()
+}
+
+fn start() -> ! {
     rrun::sys::standard_start();
+    // std::process::exit flushes stdout (`state` ends without a newline).
     std::process::exit(rrun_main())
 }
 

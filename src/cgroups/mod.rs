@@ -455,22 +455,19 @@ fn write_device_rules(dir: &Path, rules: &[devices::DeviceRule]) -> Result<(), C
     let mut files: Vec<(&'static str, std::fs::File)> = Vec::with_capacity(2);
     for rule in rules {
         let (name, line) = (rule.v1_file(), rule.v1_line());
-        let path = dir.join(name);
+        let failed = |e: std::io::Error| write_error(&dir.join(name), &line, &e);
         let i = match files.iter().position(|(n, _)| *n == name) {
             Some(i) => i,
             None => {
                 let f = std::fs::OpenOptions::new()
                     .write(true)
-                    .open(&path)
-                    .map_err(|e| write_error(&path, &line, &e))?;
+                    .open(dir.join(name))
+                    .map_err(failed)?;
                 files.push((name, f));
                 files.len() - 1
             }
         };
-        files[i]
-            .1
-            .write_all(line.as_bytes())
-            .map_err(|e| write_error(&path, &line, &e))?;
+        files[i].1.write_all(line.as_bytes()).map_err(failed)?;
     }
     Ok(())
 }

@@ -77,11 +77,7 @@ pub fn exec(g: &Globals, o: &ExecOptions) -> Result<i32> {
     let sub = cgroup_subpaths(&o.cgroup)?;
     let joining = crate::cgroups::join::plan(&exec_cgroup(&st, &sub), true)?;
     let state_json = |_pid: i32| serde_json::to_string(&st.oci(status)).unwrap_or_default();
-    let signals = if o.detach {
-        None
-    } else {
-        Some(foreground::catch_signals()?)
-    };
+    let signals = foreground::catch_signals(o.detach)?;
     let child = exec::spawn(&plan, joins, joining, &state_json)?;
     if let Some(pf) = &o.pid_file {
         super::create::write_pid_file(pf, child.pid)?;

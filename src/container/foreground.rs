@@ -13,12 +13,16 @@ use crate::error::{Result, SysContext};
 use crate::process::spawn::Spawned;
 use crate::{signals, sys, tty};
 
-/// Block the signals a foreground process gets forwarded, before it is
-/// started (as runc installs its handler before `run` starts anything): one
-/// that arrives meanwhile is forwarded once it runs, instead of killing
-/// rrun half-way.
-pub fn catch_signals() -> Result<SignalFd> {
-    signals::block_for_forwarding().step(|| "block signals for forwarding")
+/// Unless `detach`: block the signals a foreground process gets forwarded,
+/// before it is started (as runc installs its handler before `run` starts
+/// anything): one that arrives meanwhile is forwarded once it runs, instead
+/// of killing rrun half-way.
+pub fn catch_signals(detach: bool) -> Result<Option<SignalFd>> {
+    if detach {
+        return Ok(None);
+    }
+    let sfd = signals::block_for_forwarding().step(|| "block signals for forwarding")?;
+    Ok(Some(sfd))
 }
 
 /// Wait for the process, forwarding the signals `sfd` receives

@@ -22,11 +22,7 @@ pub fn run(g: &Globals, o: &RunOptions) -> Result<i32> {
     if !o.detach && !o.no_subreaper {
         sys::set_child_subreaper().step(|| "become a subreaper")?;
     }
-    let signals = if o.detach {
-        None
-    } else {
-        Some(foreground::catch_signals()?)
-    };
+    let signals = foreground::catch_signals(o.detach)?;
     let mut co = o.create.clone();
     co.detach = o.detach;
     let mut c = create(g, &co, false)?;
