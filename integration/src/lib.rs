@@ -442,6 +442,52 @@ impl Drop for Container {
     }
 }
 
+/// A created container whose stdout and stderr (`create`'s, which its
+/// program inherits) go to files kept until the program has run.
+pub struct Captured {
+    pub container: Container,
+    out: PathBuf,
+    err: PathBuf,
+}
+
+impl Captured {
+    /// `create` the bundle, its output captured; panics if create fails.
+    pub fn create(b: Bundle) -> Captured {
+        b.write();
+        let id = unique_id("cap");
+        let (out, err) = (
+            env().scratch.join(format!("{id}.out")),
+            env().scratch.join(format!("{id}.err")),
+        );
+        let created = rt(&["create", "--bundle", b.path().to_str().unwrap_or("."), &id])
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).expect("stdout file"))
+            .stderr(std::fs::File::create(&err).expect("stderr file"))
+            .status()
+            .expect("spawn create");
+        let container = Container { id, bundle: b };
+        assert!(created.success(), "create failed");
+        Captured {
+            container,
+            out,
+            err,
+        }
+    }
+
+    /// Start it, wait until it stops, and return what it wrote (stdout,
+    /// stderr).
+    pub fn start_to_end(&self) -> (String, String) {
+        let _ = self.container.start();
+        assert!(self.container.wait_status("stopped"), "never stopped");
+        let read = |p: &Path| {
+            let s = std::fs::read_to_string(p).unwrap_or_default();
+            let _ = std::fs::remove_file(p);
+            s
+        };
+        (read(&self.out), read(&self.err))
+    }
+}
+
 /// Parse a hex capability mask from the probe ("00000000a80425fb").
 pub fn capmask(v: &Value) -> u64 {
     u64::from_str_radix(v.as_str().unwrap_or("0"), 16).unwrap_or(0)

@@ -151,15 +151,18 @@ fn the_waiting_trampoline_is_not_dumpable() {
         "{}",
         exe_of(pid)
     );
-    let owner = std::os::unix::fs::MetadataExt::uid(
-        &std::fs::metadata(format!("/proc/{pid}/status")).expect("/proc/pid/status"),
+    let owner = || {
+        std::os::unix::fs::MetadataExt::uid(
+            &std::fs::metadata(format!("/proc/{pid}/status")).expect("/proc/pid/status"),
+        )
+    };
+    assert_eq!(
+        owner(),
+        0,
+        "non-dumpable: /proc/{pid}/status belongs to root"
     );
-    assert_eq!(owner, 0, "non-dumpable: /proc/{pid}/status belongs to root");
     c.start().expect_ok();
-    let owner = std::os::unix::fs::MetadataExt::uid(
-        &std::fs::metadata(format!("/proc/{pid}/status")).expect("/proc/pid/status"),
-    );
-    assert_eq!(owner, 1000, "the program is dumpable as usual");
+    assert_eq!(owner(), 1000, "the program is dumpable as usual");
 }
 
 /// Where the trampoline does not fit, the init waits as rrun, re-executed
@@ -245,28 +248,14 @@ fn a_created_program_that_cannot_be_executed_says_why() {
         return;
     }
     for seccomp in [None, Some("execveat")] {
-        let b = garbage_program(seccomp);
-        b.write();
-        let id = unique_id("noexec");
-        let err = env().scratch.join(format!("{id}.err"));
-        let created = rt(&["create", "--bundle", b.path().to_str().unwrap_or("."), &id])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&err).expect("stderr file"))
-            .status()
-            .expect("spawn create");
-        let c = Container { id, bundle: b };
-        assert!(created.success(), "{seccomp:?}: create failed");
-        let waiting = exe_of(c.pid());
+        let c = Captured::create(garbage_program(seccomp));
+        let waiting = exe_of(c.container.pid());
         assert_eq!(
             waiting.starts_with("/memfd:rrun-init"),
             seccomp.is_none(),
             "{seccomp:?}: {waiting}"
         );
-        let _ = c.start();
-        assert!(c.wait_status("stopped"), "{seccomp:?}");
-        let text = std::fs::read_to_string(&err).unwrap_or_default();
-        let _ = std::fs::remove_file(&err);
+        let (_, text) = c.start_to_end();
         assert!(text.contains(GARBAGE_ERROR), "{seccomp:?}: {text}");
     }
 }

@@ -180,24 +180,7 @@ fn cve_2019_5736_a_program_executing_proc_self_exe_never_gets_rrun() {
     assert!(!r.stdout.contains("rrun version"), "run: {r:?}");
     assert_eq!(r.code, 1, "run: the trampoline refuses: {r:?}");
     // create and start: the program's output goes to create's stdout.
-    b.write();
-    let id = unique_id("selfexe");
-    let out = env().scratch.join(format!("{id}.out"));
-    let created = with(
-        &env().runtime,
-        &["create", "--bundle", b.path().to_str().unwrap_or("."), &id],
-        &[],
-    )
-    .stdout(std::fs::File::create(&out).expect("stdout file"))
-    .stderr(Stdio::null())
-    .status()
-    .expect("create");
-    let c = Container { id, bundle: b };
-    assert!(created.success(), "create");
-    let _ = c.start();
-    assert!(c.wait_status("stopped"));
-    let text = std::fs::read_to_string(&out).unwrap_or_default();
-    let _ = std::fs::remove_file(&out);
+    let (text, _) = Captured::create(b).start_to_end();
     assert!(!text.contains("rrun version"), "create/start: {text}");
     if let Some(build) = attack_build() {
         // The attack build is dynamic: give the container the host's loader
