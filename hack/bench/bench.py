@@ -496,17 +496,16 @@ def table(b, names, a):
     if have("sc-cold"):
         row("run with Docker-like seccomp, cold, ms", "sc-cold")
         row("run with Docker-like seccomp, warm, ms", "sc-warm")
+        def adds(fig):
+            return [f"{x:+.2f}" if (x := med(fig, n)) is not None else "–" for n in names]
         for kind in ("cold", "warm"):
-            cells = [f"{x:+.2f}" if (x := med(f"sc-{kind}-adds", n)) is not None else "–"
-                     for n in names]
             x = med(f"sc-{kind}-adds", "rrun")
             ok = x <= 1.5 if x is not None else None
-            rows.append([f"  · seccomp adds ({kind}; median of paired differences), ms"] + cells +
-                        ["–", "–", "–", "≤ 1.5 ms", target(ok)])
+            rows.append([f"  · seccomp adds ({kind}; median of paired differences), ms"] +
+                        adds(f"sc-{kind}-adds") + ["–", "–", "–", "≤ 1.5 ms", target(ok)])
         for kind in ("cold", "warm"):
-            cells = [f"{x:+.2f}" if (x := med(f"sc-{kind}-adds-cpu", n)) is not None else "–"
-                     for n in names]
-            rows.append([f"  · seccomp adds CPU time ({kind}), ms"] + cells + ["–", "–", "–", "", ""])
+            rows.append([f"  · seccomp adds CPU time ({kind}), ms"] + adds(f"sc-{kind}-adds-cpu") +
+                        ["–", "–", "–", "", ""])
     if have("exec"):
         row("exec /bin/true into a running container, ms", "exec", "≤ 0.6× crun", cmp("exec", "<=", 0.6))
     if have("parallel"):
