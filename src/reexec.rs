@@ -105,7 +105,7 @@ pub fn protect_init(
     if !may_use_trampoline {
         return Handover::WaitInRrun;
     }
-    if trampoline::fits_plan(plan) {
+    if trampoline::fits_plan(plan, immediate) {
         if let Some(fd) = trampoline::load() {
             return Handover::Trampoline { fd, immediate };
         }

@@ -67,20 +67,20 @@ pub fn fits_config(spec: &Spec) -> bool {
 }
 
 /// What only the plan says: the compiled seccomp filter lets the
-/// trampoline's syscalls through.
-pub fn fits_plan(plan: &ContainerPlan) -> bool {
+/// trampoline's syscalls through (with `immediate` it waits for nothing).
+pub fn fits_plan(plan: &ContainerPlan, immediate: bool) -> bool {
     plan.seccomp
         .as_ref()
-        .is_none_or(|sc| filter_allows_trampoline(&sc.bpf))
+        .is_none_or(|sc| filter_allows_trampoline(&sc.bpf, !immediate))
 }
 
 /// The syscalls made under the container's seccomp filter once rrun hands
 /// over: execveat of the trampoline and each syscall the trampoline makes.
 /// Naming itself and closing a descriptor may fail (it goes on); the rest
-/// must run.
-fn filter_allows_trampoline(bpf: &[u8]) -> bool {
+/// must run. Accepting and reading are the wait for start (`waits`).
+fn filter_allows_trampoline(bpf: &[u8], waits: bool) -> bool {
     let fd = 3;
-    let needed: [(libc::c_long, [u64; 6]); 8] = [
+    let needed: [(libc::c_long, [u64; 6]); 6] = [
         (
             libc::SYS_execveat,
             [fd, 0, 0, 0, libc::AT_EMPTY_PATH as u64, 0],
@@ -93,14 +93,16 @@ fn filter_allows_trampoline(bpf: &[u8]) -> bool {
             libc::SYS_sendto,
             [fd, 0, 1, libc::MSG_NOSIGNAL as u64, 0, 0],
         ),
+        (libc::SYS_fcntl, [fd, libc::F_SETFD as u64, 1, 0, 0, 0]),
+        (libc::SYS_execve, [0; 6]),
+        (libc::SYS_exit_group, [0; 6]),
+    ];
+    let waiting: [(libc::c_long, [u64; 6]); 2] = [
         (
             libc::SYS_accept4,
             [fd, 0, 0, libc::SOCK_CLOEXEC as u64, 0, 0],
         ),
         (libc::SYS_read, [fd, 0, 1, 0, 0, 0]),
-        (libc::SYS_fcntl, [fd, libc::F_SETFD as u64, 1, 0, 0, 0]),
-        (libc::SYS_execve, [0; 6]),
-        (libc::SYS_exit_group, [0; 6]),
     ];
     let may_fail: [(libc::c_long, [u64; 6]); 2] = [
         (libc::SYS_prctl, [libc::PR_SET_NAME as u64, 0, 0, 0, 0, 0]),
@@ -113,7 +115,11 @@ fn filter_allows_trampoline(bpf: &[u8]) -> bool {
         args,
     };
     let program = eval::Program::decode(bpf);
-    needed.iter().all(|c| program.allows(&data(c)))
+    let waiting: &[_] = if waits { &waiting } else { &[] };
+    needed
+        .iter()
+        .chain(waiting)
+        .all(|c| program.allows(&data(c)))
         && may_fail.iter().all(|c| program.returns(&data(c)))
 }
 
@@ -256,13 +262,20 @@ mod tests {
             crate::seccomp::compile(&s).expect("compile")
         };
         let allow_all = compile(serde_json::json!({"defaultAction": "SCMP_ACT_ALLOW"}));
-        assert!(filter_allows_trampoline(&allow_all));
+        assert!(filter_allows_trampoline(&allow_all, true));
         for name in ["execveat", "accept4", "sendto", "fcntl"] {
             let deny = compile(serde_json::json!({
                 "defaultAction": "SCMP_ACT_ALLOW",
                 "syscalls": [{"names": [name], "action": "SCMP_ACT_ERRNO"}]
             }));
-            assert!(!filter_allows_trampoline(&deny), "{name} denied");
+            assert!(!filter_allows_trampoline(&deny, true), "{name} denied");
+            // Without the wait, accepting and reading are not needed.
+            let waiting_only = name == "accept4";
+            assert_eq!(
+                filter_allows_trampoline(&deny, false),
+                waiting_only,
+                "{name} denied, no wait"
+            );
         }
         // Naming itself and close may fail with an errno, not kill it.
         for (name, action, fits) in [
@@ -274,7 +287,11 @@ mod tests {
                 "defaultAction": "SCMP_ACT_ALLOW",
                 "syscalls": [{"names": [name], "action": action}]
             }));
-            assert_eq!(filter_allows_trampoline(&deny), fits, "{name} {action}");
+            assert_eq!(
+                filter_allows_trampoline(&deny, true),
+                fits,
+                "{name} {action}"
+            );
         }
         let name_refused = compile(serde_json::json!({
             "defaultAction": "SCMP_ACT_ALLOW",
@@ -282,7 +299,7 @@ mod tests {
                           "args": [{"index": 0, "value": libc::PR_SET_NAME, "op": "SCMP_CMP_EQ"}]}]
         }));
         assert!(
-            filter_allows_trampoline(&name_refused),
+            filter_allows_trampoline(&name_refused, true),
             "PR_SET_NAME refused"
         );
     }
